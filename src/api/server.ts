@@ -1,0 +1,218 @@
+/**
+ * The one HTTP server: the intake/read API under /api, health probes, and mount points for the
+ * Slack (/slack/events) and Teams (/api/messages) adapters. Every error leaves as JSON
+ * `{ error: { code, message, details? } }`, including the framework's own refusals.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { Database } from '../store/database.js';
+import type { Logger } from '../logger.js';
+import type { HandoffService } from '../handoffs.js';
+import { asBatonError, BatonError, MalformedError, NotFoundError, PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors.js';
+import { exampleRequest, packetJsonSchema } from '../playbook/packet.js';
+
+export interface HttpDeps {
+  service: HandoffService;
+  db: Database;
+  log: Logger;
+  apiToken: string;
+  /** Adapters mount their routes here (before the JSON 404 handler). */
+  mounts?: ((app: Express) => void)[];
+}
+
+export const BODY_LIMIT = '1mb';
+
+export function createHttpApp(deps: HttpDeps): Express {
+  const { service, log } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(requestLog(log));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const started = Date.now();
+    try {
+      await withTimeout(deps.db.sql.query('SELECT 1'), 2000);
+      res.json({ status: 'ready', database: deps.db.kind, latencyMs: Date.now() - started });
+    } catch {
+      res.status(503).json({ error: { code: 'unavailable', message: `The database (${deps.db.kind}) is not answering; Baton is not ready.` } });
+    }
+  });
+
+  // Platform adapters parse their own bodies (Slack needs the raw bytes for its signature).
+  for (const mount of deps.mounts ?? []) mount(app);
+
+  const api = express.Router();
+  api.use(bearerAuth(deps.apiToken));
+  api.use(requireJsonBody);
+  api.use(express.json({ limit: BODY_LIMIT, strict: true, type: () => true }));
+
+  api.get('/transitions', (_req, res) => {
+    const pb = service.playbook;
+    res.json(
+      pb.transitions.map((t) => ({
+        id: t.id,
+        name: t.name,
+        description: t.description,
+        from: t.fromStage,
+        to: t.toStage,
+        fromTeam: t.fromTeamId,
+        toTeam: t.toTeamId,
+        packetSchema: packetJsonSchema(t),
+        entryCriteria: t.entryCriteria.map((c) => ({ field: c.field, op: c.op, value: c.value, message: c.message })),
+        sla: { acceptMs: t.sla.acceptMs, firstTouchMs: t.sla.firstTouchMs, nudgesAt: t.nudgesAt },
+        rejectReasons: t.rejectReasons,
+        example: exampleRequest(t, pb),
+      })),
+    );
+  });
+
+  api.get('/people', (_req, res) => {
+    res.json(
+      service.playbook.people.map((p) => ({
+        id: p.id,
+        name: p.name,
+        email: p.email,
+        team: p.teamId,
+        managerId: p.managerId,
+        slackUserId: p.slackUserId,
+        teamsUserId: p.teamsUserId,
+        timeZone: p.timeZone,
+        active: p.active,
+        awayUntil: p.awayUntil,
+      })),
+    );
+  });
+
+  api.post('/handoffs', async (req, res) => {
+    const key = req.get('idempotency-key')?.trim() || undefined;
+    if (key && key.length > 255) throw new MalformedError('The Idempotency-Key header must be at most 255 characters.');
+    const { handoff, created } = await service.intake(req.body, { idempotencyKey: key });
+    res.status(created ? 201 : 200).set('Location', `/api/handoffs/${handoff.id}`);
+    if (!created) res.set('Idempotent-Replayed', 'true');
+    res.json(handoff);
+  });
+
+  api.get('/handoffs', async (req, res) => {
+    const q = req.query as Record<string, string | undefined>;
+    res.json(
+      await service.list({
+        status: q.status,
+        owner: q.owner,
+        account: q.account,
+        transition: q.transition,
+        team: q.team,
+        limit: q.limit ? Number(q.limit) || undefined : undefined,
+        before: q.before ? Number(q.before) || undefined : undefined,
+      }),
+    );
+  });
+
+  api.get('/handoffs/:id', async (req, res) => {
+    res.json(await service.get(handoffId(req.params.id)));
+  });
+
+  api.post('/handoffs/:id/actions', async (req, res) => {
+    res.json(await service.act(handoffId(req.params.id), req.body));
+  });
+
+  api.get('/accounts/:key/owners', async (req, res) => {
+    res.json(await service.accountOwners(String(req.params.key)));
+  });
+
+  app.use('/api', api);
+
+  app.use((req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}.`)));
+  app.use(errorHandler(log));
+  return app;
+}
+
+function handoffId(raw: string | string[] | undefined): number {
+  const s = String(raw ?? '').replace(/^#/, '');
+  const n = /^\d{1,10}$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > 2 ** 31 - 1) throw new NotFoundError(`There is no handoff "${String(raw)}" (ids are whole numbers).`);
+  return n;
+}
+
+function bearerAuth(token: string): RequestHandler {
+  const expected = Buffer.from(token);
+  return (req, _res, next) => {
+    const header = req.get('authorization') ?? '';
+    const m = /^Bearer\s+(.+)$/i.exec(header);
+    if (!m) return next(new UnauthorizedError('Missing bearer token: send "Authorization: Bearer <BATON_API_TOKEN>".'));
+    const given = Buffer.from(m[1]!.trim());
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return next(new UnauthorizedError('The bearer token is not valid for this Baton.'));
+    }
+    next();
+  };
+}
+
+function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (!hasBody || ['GET', 'HEAD', 'DELETE'].includes(req.method)) return next();
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+    return next(new UnsupportedMediaTypeError(`Send JSON: Content-Type must be application/json (got "${type || 'none'}").`));
+  }
+  next();
+}
+
+function requestLog(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const level = res.statusCode >= 500 ? 'error' : 'info';
+      log[level]({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    next();
+  };
+}
+
+function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, _req, res, _next) => {
+    const e = translateFrameworkError(err);
+    if (e.httpStatus >= 500) log.error({ err }, 'request failed');
+    if (res.headersSent) return;
+    res.status(e.httpStatus).json({ error: { code: e.code, message: e.userMessage, ...(e.details?.length ? { details: e.details } : {}) } });
+  };
+}
+
+/** body-parser and express raise plain errors with a `type`/`status`; give them our shape. */
+function translateFrameworkError(err: unknown): BatonError {
+  if (err instanceof BatonError) return err;
+  const e = err as { type?: string; status?: number; message?: string };
+  switch (e?.type) {
+    case 'entity.too.large':
+      return new PayloadTooLargeError(`The request body is larger than ${BODY_LIMIT}.`);
+    case 'entity.parse.failed':
+      return new MalformedError('The request body is not valid JSON.');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new UnsupportedMediaTypeError('Send the body as UTF-8 JSON.');
+    case 'request.aborted':
+      return new MalformedError('The request was aborted before its body arrived.');
+  }
+  if (e?.status === 400) return new MalformedError('The request could not be read (malformed URL or body).');
+  return asBatonError(err);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(t);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}

@@ -1,0 +1,119 @@
+/**
+ * Wiring: configuration → playbook → database (+ migrations) → core services → HTTP server.
+ * `startBaton` is what `npm start` runs and what integration tests start on a random port.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { Config } from './config.js';
+import { systemClock, type Clock } from './clock.js';
+import { createLogger, type Logger } from './logger.js';
+import { loadPlaybook } from './playbook/load.js';
+import type { Playbook } from './playbook/schema.js';
+import { openDatabase, type Database } from './store/database.js';
+import { applyMigrations, projectRoot } from './store/migrate.js';
+import { syncDirectory } from './directory.js';
+import { HandoffService } from './handoffs.js';
+import { OutboxDispatcher, type OutboxConsumer } from './outbox.js';
+import { createHttpApp } from './api/server.js';
+
+export interface BatonOptions {
+  config: Config;
+  log?: Logger;
+  clock?: Clock;
+  /** Use this playbook instead of reading config.playbookPath (tests). */
+  playbook?: Playbook;
+  /** Use this database instead of opening one from config (tests share one per file). */
+  db?: Database;
+  /** Extra outbox consumers (platform gateways, SLA scheduler, tests). */
+  consumers?: OutboxConsumer[];
+  /** Extra HTTP mounts (platform adapters). */
+  mounts?: ((app: Express) => void)[];
+}
+
+export interface Baton {
+  url: string;
+  port: number;
+  apiToken: string;
+  server: Server;
+  db: Database;
+  service: HandoffService;
+  outbox: OutboxDispatcher;
+  playbook: Playbook;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export async function startBaton(opts: BatonOptions): Promise<Baton> {
+  const { config } = opts;
+  const log = opts.log ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? systemClock;
+  const playbook = opts.playbook ?? (await loadPlaybook(config.playbookPath));
+
+  const ownDb = !opts.db;
+  const db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }));
+  try {
+    const { applied } = await applyMigrations(db.sql, { dir: join(projectRoot(), 'prisma', 'migrations'), log: (m) => log.info(m) });
+    if (applied.length) log.info({ applied }, 'database migrated');
+    await syncDirectory(db, playbook);
+  } catch (err) {
+    if (ownDb) await db.close();
+    throw err;
+  }
+
+  const outbox = new OutboxDispatcher(db.prisma, clock, log.child({ component: 'outbox' }), { pollMs: config.outboxPollMs });
+  for (const c of opts.consumers ?? []) outbox.register(c);
+  const service = new HandoffService({ db, playbook, clock, log: log.child({ component: 'handoffs' }), consumers: () => outbox.list(), afterCommit: () => outbox.wake() });
+
+  const apiToken = config.apiToken ?? developmentToken(config.dataDir, log);
+  const app = createHttpApp({ service, db, log: log.child({ component: 'http' }), apiToken, mounts: opts.mounts ?? [] });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  server.keepAliveTimeout = 65_000;
+  const port = (server.address() as AddressInfo).port;
+  outbox.start();
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  log.info({ url, database: db.description, playbook: config.playbookPath, transitions: playbook.transitions.length, people: playbook.people.length }, 'Baton is listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    apiToken,
+    server,
+    db,
+    service,
+    outbox,
+    playbook,
+    log,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await outbox.stop();
+        if (ownDb) await db.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Without BATON_API_TOKEN (development only; production refuses to start), generate a token once
+ * and keep it in the data directory so it survives restarts. The log names the file, never the token.
+ */
+function developmentToken(dataDir: string, log: Logger): string {
+  const file = join(dataDir, 'api-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, token + '\n', { mode: 0o600 });
+  log.warn({ file }, 'BATON_API_TOKEN is not set: generated a development API token; read it from this file');
+  return token;
+}

@@ -1,0 +1,82 @@
+/**
+ * Environment configuration, validated once at start-up. Every problem is reported at once
+ * (ConfigError lists them all) so an operator fixes the environment in one pass.
+ */
+import { z } from 'zod';
+import { resolve } from 'node:path';
+import { ConfigError, type ErrorDetail } from './errors.js';
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? undefined : s))
+  .optional();
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int('must be a whole number').min(0).max(65535, 'must be a port number (0–65535)').default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+    message: 'must start with postgresql:// (leave it unset to use the embedded database)',
+  }),
+  BATON_DATA_DIR: optionalString,
+  BATON_API_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
+    message: 'must be at least 16 characters',
+  }),
+  BATON_PLAYBOOK: z.string().default('playbook.yml'),
+  LOG_LEVEL: z.enum(logLevels, { message: `must be one of ${logLevels.join(', ')}` }).default('info'),
+  NODE_ENV: z.string().default('development'),
+  /** Public base URL, used in links inside cards and digests. */
+  BATON_PUBLIC_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), {
+    message: 'must be an http(s) URL',
+  }),
+  /** How often the outbox is polled for deliveries (ms). New events also wake it at once. */
+  BATON_OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  apiToken: string | undefined;
+  playbookPath: string;
+  logLevel: (typeof logLevels)[number];
+  production: boolean;
+  publicUrl: string | undefined;
+  outboxPollMs: number;
+}
+
+/** Names whose values must never appear in logs or error messages. */
+export const secretEnvNames = ['DATABASE_URL', 'BATON_API_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'MICROSOFT_APP_PASSWORD'];
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const parsed = envSchema.safeParse(env);
+  const details: ErrorDetail[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      // The message never echoes the value: some of these variables are secrets.
+      details.push({ path: String(issue.path[0] ?? 'environment'), message: issue.message });
+    }
+  }
+  const e = parsed.success ? parsed.data : undefined;
+  if (e && e.NODE_ENV === 'production' && !e.BATON_API_TOKEN) {
+    details.push({ path: 'BATON_API_TOKEN', message: 'is required when NODE_ENV=production (the bearer token for /api/*)' });
+  }
+  if (details.length || !e) throw new ConfigError(details);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: resolve(cwd, e.BATON_DATA_DIR ?? '.baton-data'),
+    apiToken: e.BATON_API_TOKEN,
+    playbookPath: resolve(cwd, e.BATON_PLAYBOOK),
+    logLevel: e.LOG_LEVEL,
+    production: e.NODE_ENV === 'production',
+    publicUrl: e.BATON_PUBLIC_URL,
+    outboxPollMs: e.BATON_OUTBOX_POLL_MS,
+  };
+}

@@ -1,0 +1,726 @@
+/**
+ * Handoff commands and queries: the one place where handoffs are created and change state.
+ * Every change is one transaction: the row (guarded by its version), its audit event and its
+ * outbox event. Adapters (HTTP API, Slack, Teams) call these functions and nothing else.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { Prisma } from './generated/prisma/client.js';
+import type { Clock } from './clock.js';
+import type { Database } from './store/database.js';
+import type { Logger } from './logger.js';
+import { Directory } from './directory.js';
+import { ConflictError, InvalidError, NotFoundError, UnavailableError, type ErrorDetail } from './errors.js';
+import {
+  AWAITING_ACCEPT,
+  OPEN_STATUSES,
+  decide,
+  validateActionArgs,
+  type HandoffAction,
+  type HandoffStatus,
+  type LastChange,
+  type Role,
+  type UserAction,
+  USER_ACTIONS,
+} from './domain/lifecycle.js';
+import { isAvailable, pickWeighted, routeHandoff } from './domain/routing.js';
+import type { AccountRef, HandoffEventView, HandoffView, PersonRef } from './domain/view.js';
+import { appendOutbox, type OutboxConsumer, type Tx } from './outbox.js';
+import type { Playbook, Transition } from './playbook/schema.js';
+import { evaluateEntryCriteria, validatePacket } from './playbook/packet.js';
+import { addBusinessTime } from './sla/businessTime.js';
+import type { BusinessCalendar } from './sla/businessCalendar.js';
+
+// ---------------------------------------------------------------------------------------------
+// Inputs, parsed at the edge
+
+const domainPattern = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const shortText = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+
+export const intakeSchema = z
+  .object({
+    transition: shortText(100),
+    account: z
+      .object({
+        name: shortText(200),
+        crmId: shortText(100).optional(),
+        domain: z
+          .string()
+          .trim()
+          .toLowerCase()
+          .regex(domainPattern, 'must be a domain name like "acme.com"')
+          .optional(),
+        segment: shortText(100).optional(),
+        region: shortText(100).optional(),
+      })
+      .strict(),
+    from: shortText(320),
+    to: shortText(320).optional(),
+    packet: z.record(z.string(), z.unknown()),
+    /** The CRM record that triggered this handoff; retries with the same id return the same handoff. */
+    externalId: shortText(200).optional(),
+  })
+  .strict();
+export type IntakeRequest = z.infer<typeof intakeSchema>;
+
+export const actionSchema = z
+  .object({
+    action: z.enum(USER_ACTIONS, { message: `must be one of ${USER_ACTIONS.join(', ')}` }),
+    actor: shortText(320),
+    reasonCode: shortText(100).optional(),
+    note: z.string().trim().max(3000, 'must be at most 3000 characters').optional(),
+    to: shortText(320).optional(),
+    /** The version the actor saw; a stale click is refused instead of applied to something else. */
+    expectedVersion: z.number().int().positive().optional(),
+  })
+  .strict();
+export type ActionRequest = z.infer<typeof actionSchema>;
+
+/** Turns zod issues into our error details, with dotted paths. */
+export function zodDetails(error: z.ZodError, prefix = ''): ErrorDetail[] {
+  return error.issues.map((i) => {
+    const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
+    let message = i.message;
+    if (i.code === 'unrecognized_keys') message = `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+    if (i.code === 'invalid_type' && /received undefined/.test(i.message)) message = 'is required';
+    return { path: path || '(body)', message };
+  });
+}
+
+export function parseWith<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const r = schema.safeParse(body);
+  if (!r.success) throw new InvalidError(`The ${what} is invalid: ${zodDetails(r.error).map((d) => `${d.path} ${d.message}`).join('; ')}.`, zodDetails(r.error));
+  return r.data;
+}
+
+/** The SLA and escalation policy copied onto a handoff when it enters a step. */
+export interface PolicySnapshot {
+  acceptMs: number;
+  firstTouchMs: number;
+  nudgesAt: number[];
+  escalation: Transition['escalation'];
+  calendar: BusinessCalendar;
+}
+
+export interface HandoffServiceDeps {
+  db: Database;
+  playbook: Playbook;
+  clock: Clock;
+  log: Logger;
+  /** Consumers that get a delivery row for each event (platform gateways, SLA scheduler). */
+  consumers: () => readonly OutboxConsumer[];
+  /** Called after a commit that wrote outbox rows. */
+  afterCommit?: () => void;
+}
+
+const handoffInclude = { account: true, owner: true, from: true } as const;
+type HandoffRow = Prisma.HandoffGetPayload<{ include: typeof handoffInclude }>;
+
+export interface IntakeResult {
+  handoff: HandoffView;
+  /** false when an idempotent retry returned the handoff created earlier. */
+  created: boolean;
+}
+
+export interface ListFilter {
+  status?: string | undefined;
+  owner?: string | undefined;
+  account?: string | undefined;
+  transition?: string | undefined;
+  team?: string | undefined;
+  limit?: number | undefined;
+  /** Return handoffs with an id below this (pages go newest first). */
+  before?: number | undefined;
+}
+
+export class HandoffService {
+  readonly directory: Directory;
+  private readonly transitions: Map<string, Transition>;
+
+  constructor(private readonly deps: HandoffServiceDeps) {
+    this.directory = new Directory(deps.playbook);
+    this.transitions = new Map(deps.playbook.transitions.map((t) => [t.id, t]));
+  }
+
+  get playbook(): Playbook {
+    return this.deps.playbook;
+  }
+
+  transition(id: string): Transition | undefined {
+    return this.transitions.get(id);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Intake: received → validated → routed, in one transaction
+
+  async intake(body: unknown, opts: { idempotencyKey?: string | undefined } = {}): Promise<IntakeResult> {
+    const req = parseWith(intakeSchema, body, 'handoff request');
+    const t = this.transitions.get(req.transition);
+    const details: ErrorDetail[] = [];
+    if (!t) {
+      details.push({ path: 'transition', message: `unknown transition "${req.transition}"; use one of ${[...this.transitions.keys()].join(', ')}` });
+    }
+    const from = this.directory.find(req.from);
+    if (!from) details.push({ path: 'from', message: `no person "${req.from}" in the playbook (use an email or a person id from GET /api/people)` });
+    else if (!from.active) details.push({ path: 'from', message: `${from.name} is no longer active in the playbook` });
+    const to = req.to ? this.directory.find(req.to) : undefined;
+    if (req.to && !to) details.push({ path: 'to', message: `no person "${req.to}" in the playbook` });
+    else if (to && !to.active) details.push({ path: 'to', message: `${to.name} is not active; leave "to" out to route automatically` });
+    let packet: Record<string, unknown> = req.packet;
+    if (t) {
+      const v = validatePacket(t, req.packet);
+      if (v.ok) packet = v.packet;
+      else details.push(...v.details);
+      const badFields = new Set(details.map((d) => d.path));
+      for (const d of evaluateEntryCriteria(t.entryCriteria, { packet, account: req.account })) {
+        if (!badFields.has(d.path)) details.push(d);
+      }
+    }
+    if (details.length || !t || !from) {
+      throw new InvalidError(
+        `The handoff was not created: ${details.length} problem${details.length === 1 ? '' : 's'} (${details.map((d) => d.path).join(', ')}).`,
+        details,
+        'validation_failed',
+      );
+    }
+
+    const key = opts.idempotencyKey ?? (req.externalId ? `external:${t.id}:${req.externalId}` : undefined);
+    const requestHash = key ? hashRequest(req) : null;
+    if (key) {
+      const existing = await this.findByIdempotencyKey(key, requestHash!);
+      if (existing) return { handoff: existing, created: false };
+    }
+
+    const now = this.deps.clock.now();
+    const toTeam = this.directory.teams.get(t.toTeamId)!;
+    const policy: PolicySnapshot = {
+      acceptMs: t.sla.acceptMs,
+      firstTouchMs: t.sla.firstTouchMs,
+      nudgesAt: t.nudgesAt,
+      escalation: t.escalation,
+      calendar: toTeam.calendar,
+    };
+    let id: number;
+    try {
+      id = await this.withTx(async (tx) => {
+        const account = await upsertAccount(tx, req.account, now);
+        const owned = await tx.accountOwner.findUnique({ where: { accountId_stage: { accountId: account.id, stage: t.toStage } } });
+        const route = await routeHandoff(
+          { packet, account: req.account },
+          {
+            playbook: this.playbook,
+            transition: t,
+            now,
+            accountOwnerId: owned?.personId ?? null,
+            queueCounts: (queueKey) => lockedQueueCounts(tx, queueKey),
+          },
+          to?.id,
+        );
+        if (route.queueKey) await bumpQueue(tx, route.queueKey, route.ownerId);
+        const slaAcceptDueAt = addBusinessTime(now, policy.acceptMs, policy.calendar);
+        const timerToken = randomUUID();
+        const h = await tx.handoff.create({
+          data: {
+            transitionId: t.id,
+            accountId: account.id,
+            fromId: from.id,
+            ownerId: route.ownerId,
+            teamId: t.toTeamId,
+            status: 'routed',
+            packet: packet as Prisma.InputJsonValue,
+            routingReason: route.reason,
+            idempotencyKey: key ?? null,
+            requestHash,
+            externalId: req.externalId ?? null,
+            policy: policy as unknown as Prisma.InputJsonValue,
+            slaAcceptDueAt,
+            timerToken,
+            createdAt: now,
+          },
+        });
+        await tx.handoffEvent.createMany({
+          data: [
+            { handoffId: h.id, version: 0, type: 'received', actorId: from.id, at: now, toStatus: 'received', data: { source: opts.idempotencyKey ? 'api' : 'api' } },
+            {
+              handoffId: h.id,
+              version: 1,
+              type: 'routed',
+              actorId: null,
+              at: now,
+              fromStatus: 'received',
+              toStatus: 'routed',
+              ownerId: route.ownerId,
+              data: { reason: route.reason, source: route.source },
+            },
+          ],
+        });
+        await appendOutbox(tx, this.deps.consumers(), {
+          handoffId: h.id,
+          type: 'handoff.routed',
+          payload: { handoffId: h.id, version: 1, ownerId: route.ownerId, timerToken, slaAcceptDueAt: slaAcceptDueAt.toISOString() },
+        }, now);
+        return h.id;
+      });
+    } catch (err) {
+      if (key && isUniqueViolation(err)) {
+        // Two identical requests raced; the other one committed first. Return its handoff.
+        const existing = await this.findByIdempotencyKey(key, requestHash!);
+        if (existing) return { handoff: existing, created: false };
+      }
+      throw err;
+    }
+    this.deps.afterCommit?.();
+    const view = await this.get(id, { events: false });
+    this.deps.log.info({ handoffId: id, transition: t.id, ownerId: view.owner.id, routing: view.routingReason }, 'handoff routed');
+    return { handoff: view, created: true };
+  }
+
+  private async findByIdempotencyKey(key: string, requestHash: string): Promise<HandoffView | undefined> {
+    const existing = await this.guard(() => this.deps.db.prisma.handoff.findUnique({ where: { idempotencyKey: key }, include: handoffInclude }));
+    if (!existing) return undefined;
+    if (existing.requestHash !== requestHash) {
+      throw new InvalidError(
+        `This idempotency key was already used for a different request (handoff #${existing.id}). Use a new key for a new handoff.`,
+        [{ path: 'Idempotency-Key', message: `already used by handoff #${existing.id} with a different body` }],
+        'idempotency_key_reused',
+      );
+    }
+    return this.toView(existing);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Actions
+
+  /** Applies a user's action. `actor` is a person id, email or platform user id. */
+  async act(handoffId: number, body: unknown): Promise<HandoffView> {
+    const req = parseWith(actionSchema, body, 'action request');
+    const actor = this.directory.find(req.actor);
+    if (!actor) {
+      throw new InvalidError(`"${req.actor}" is not a person in the playbook, so they can't act on handoffs.`, [
+        { path: 'actor', message: `no person "${req.actor}" in the playbook` },
+      ], 'unknown_actor');
+    }
+    return this.apply(handoffId, req.action, actor.id, req);
+  }
+
+  /**
+   * The one function that changes a handoff's state. `actorId` null means the system (SLA timers,
+   * delivery). Guarded by the row's version: of two concurrent actions exactly one commits.
+   */
+  async apply(
+    handoffId: number,
+    action: HandoffAction,
+    actorId: string | null,
+    args: { reasonCode?: string | undefined; note?: string | undefined; to?: string | undefined; expectedVersion?: number | undefined; data?: Record<string, unknown> } = {},
+  ): Promise<HandoffView> {
+    const now = this.deps.clock.now();
+    const result = await this.withTx(async (tx) => {
+      const h = await tx.handoff.findUnique({ where: { id: handoffId }, include: handoffInclude });
+      if (!h) throw new NotFoundError(`There is no handoff #${handoffId}.`);
+      const t = this.transitions.get(h.transitionId);
+      const roles = actorId === null ? (['system'] as Role[]) : this.rolesOf(actorId, h);
+      const lastChange = await this.lastChange(tx, h.id, h.version);
+      const decision = decide({
+        status: h.status as HandoffStatus,
+        version: h.version,
+        action,
+        actorRoles: roles,
+        whoCanAct: this.whoCanAct(action, h),
+        expectedVersion: args.expectedVersion,
+        lastChange,
+        firstTouchRecorded: h.firstTouchAt !== null,
+      });
+      if (actorId !== null && (USER_ACTIONS as readonly string[]).includes(action)) {
+        validateActionArgs(action as UserAction, args, t?.rejectReasons ?? []);
+      }
+      const policy = h.policy as unknown as PolicySnapshot;
+      const update: Prisma.HandoffUncheckedUpdateManyInput = { status: decision.toStatus, version: decision.nextVersion, updatedAt: now };
+      let newOwnerId: string | null = null;
+      let reason: string | null = null;
+      switch (action) {
+        case 'accept': {
+          update.acceptedAt = now;
+          update.slaFirstTouchDueAt = addBusinessTime(now, policy.firstTouchMs, policy.calendar);
+          update.timerToken = randomUUID();
+          if (t) {
+            await tx.accountOwner.upsert({
+              where: { accountId_stage: { accountId: h.accountId, stage: t.toStage } },
+              create: { accountId: h.accountId, stage: t.toStage, personId: h.ownerId, handoffId: h.id, since: now },
+              update: { personId: h.ownerId, handoffId: h.id, since: now },
+            });
+          }
+          break;
+        }
+        case 'reject':
+        case 'withdraw':
+        case 'complete':
+          update.closedAt = now;
+          update.timerToken = null;
+          break;
+        case 'touch':
+          update.firstTouchAt = now;
+          update.timerToken = null;
+          break;
+        case 'reassign':
+        case 'auto_reassign': {
+          const target = await this.reassignTarget(tx, h, t, args.to, now);
+          newOwnerId = target.ownerId;
+          reason = target.reason;
+          update.ownerId = target.ownerId;
+          update.acceptedAt = null;
+          update.escalationLevel = 0;
+          if (policy.escalation.restartSlaOnReassign || h.acceptedAt) {
+            update.slaAcceptDueAt = addBusinessTime(now, policy.acceptMs, policy.calendar);
+          }
+          update.slaFirstTouchDueAt = null;
+          update.timerToken = randomUUID();
+          break;
+        }
+        case 'escalate':
+          update.escalationLevel = h.escalationLevel + 1;
+          break;
+        case 'post':
+          break;
+      }
+      const { count } = await tx.handoff.updateMany({ where: { id: h.id, version: h.version }, data: update });
+      if (count === 0) {
+        // Another transaction committed first. Re-read to tell the loser who won and when.
+        throw await this.conflictAfterRace(h.id, action);
+      }
+      const eventData: Record<string, unknown> = { ...(args.data ?? {}) };
+      if (reason) eventData.reason = reason;
+      if (newOwnerId) eventData.previousOwnerId = h.ownerId;
+      await tx.handoffEvent.create({
+        data: {
+          handoffId: h.id,
+          version: decision.nextVersion,
+          type: action === 'auto_reassign' ? 'reassigned' : pastTense(action),
+          actorId,
+          at: now,
+          fromStatus: decision.fromStatus,
+          toStatus: decision.toStatus,
+          ownerId: newOwnerId ?? h.ownerId,
+          reasonCode: args.reasonCode ?? null,
+          note: args.note?.trim() || null,
+          data: Object.keys(eventData).length ? (eventData as Prisma.InputJsonValue) : Prisma.DbNull,
+        },
+      });
+      await appendOutbox(tx, this.deps.consumers(), {
+        handoffId: h.id,
+        type: `handoff.${action === 'auto_reassign' ? 'reassigned' : pastTense(action)}`,
+        payload: {
+          handoffId: h.id,
+          version: decision.nextVersion,
+          action,
+          actorId,
+          ownerId: newOwnerId ?? h.ownerId,
+          timerToken: update.timerToken === undefined ? h.timerToken : update.timerToken,
+          slaAcceptDueAt: (update.slaAcceptDueAt as Date | undefined)?.toISOString() ?? h.slaAcceptDueAt?.toISOString() ?? null,
+          slaFirstTouchDueAt: (update.slaFirstTouchDueAt as Date | null | undefined)?.toISOString() ?? null,
+        },
+      }, now);
+      return { id: h.id, from: decision.fromStatus, to: decision.toStatus, version: decision.nextVersion };
+    });
+    this.deps.afterCommit?.();
+    this.deps.log.info({ handoffId: result.id, action, actorId, from: result.from, to: result.to, version: result.version }, 'handoff state changed');
+    return this.get(result.id, { events: false });
+  }
+
+  private async conflictAfterRace(id: number, action: HandoffAction): Promise<ConflictError> {
+    const h = await this.deps.db.prisma.handoff.findUnique({ where: { id } });
+    const last = h ? await this.lastChange(this.deps.db.prisma, id, h.version) : null;
+    const by = last?.by ? ` by ${last.by.name}` : '';
+    const at = last ? ` at ${last.at.toISOString().replace('T', ' ').slice(0, 16)} UTC` : '';
+    return new ConflictError(
+      `Someone else changed this handoff first: it was ${h?.status ?? 'changed'}${by}${at}. Your ${action} was not applied.`,
+      last?.by ?? undefined,
+      last?.at,
+      h ? `already_${h.status}` : 'conflict',
+    );
+  }
+
+  private async reassignTarget(tx: Tx, h: HandoffRow, t: Transition | undefined, to: string | undefined, now: Date): Promise<{ ownerId: string; reason: string }> {
+    if (to && to !== 'queue') {
+      const p = this.directory.find(to);
+      if (!p) throw new InvalidError(`There is no person "${to}" in the playbook.`, [{ path: 'to', message: `no person "${to}" in the playbook` }]);
+      if (!p.active) throw new InvalidError(`${p.name} is not active.`, [{ path: 'to', message: `${p.name} is not active in the playbook` }]);
+      if (p.id === h.ownerId) throw new InvalidError(`${p.name} already owns this handoff.`, [{ path: 'to', message: `${p.name} is already the owner` }]);
+      return { ownerId: p.id, reason: `reassigned to ${p.name}` };
+    }
+    if (!t) throw new InvalidError('This handoff\'s transition is no longer in the playbook; name a person to reassign to.', [{ path: 'to', message: 'name a person' }]);
+    const queueKey = `${t.id}:queue`;
+    const counts = await lockedQueueCounts(tx, queueKey);
+    const pick = pickWeighted(t.routing.queue, counts, (id) => {
+      const p = this.directory.byId.get(id);
+      return p && p.id !== h.ownerId && isAvailable(p, now) ? p : undefined;
+    });
+    if (pick) {
+      await bumpQueue(tx, queueKey, pick.id);
+      return { ownerId: pick.id, reason: `next in the ${this.directory.teams.get(t.toTeamId)?.name ?? t.toTeamId} queue` };
+    }
+    if (t.fallbackOwnerId !== h.ownerId) return { ownerId: t.fallbackOwnerId, reason: 'fallback owner: nobody else in the queue is available' };
+    throw new ConflictError('Nobody else in the queue is available and the fallback owner already owns it; name a person instead.', undefined, undefined, 'no_reassign_target');
+  }
+
+  private rolesOf(actorId: string, h: { ownerId: string; fromId: string }): Role[] {
+    const roles: Role[] = [];
+    if (actorId === h.ownerId) roles.push('owner');
+    if (this.directory.leadsOf(h.ownerId).has(actorId)) roles.push('owner_lead');
+    if (actorId === h.fromId) roles.push('sender');
+    if (this.directory.leadsOf(h.fromId).has(actorId)) roles.push('sender_lead');
+    if (this.directory.isAdmin(actorId)) roles.push('admin');
+    return roles;
+  }
+
+  private whoCanAct(action: HandoffAction, h: HandoffRow): string {
+    const names = (ids: Iterable<string>) => [...ids].map((id) => this.directory.byId.get(id)?.name ?? id);
+    if (action === 'withdraw') {
+      return [`${h.from.name} (sender)`, ...names(this.directory.leadsOf(h.fromId)).map((n) => `${n} (their lead)`), 'a playbook admin'].join(', ');
+    }
+    return [`${h.owner.name} (owner)`, ...names(this.directory.leadsOf(h.ownerId)).map((n) => `${n} (their lead)`), 'a playbook admin'].join(', ');
+  }
+
+  private async lastChange(tx: Tx | Database['prisma'], handoffId: number, version: number): Promise<LastChange | null> {
+    const e = await tx.handoffEvent.findUnique({ where: { handoffId_version: { handoffId, version } } });
+    if (!e) return null;
+    const by = e.actorId ? this.directory.byId.get(e.actorId) : undefined;
+    return { action: e.type, by: by ? { id: by.id, name: by.name } : null, at: e.at };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Queries
+
+  async get(id: number, opts: { events?: boolean } = { events: true }): Promise<HandoffView> {
+    const h = await this.guard(() => this.deps.db.prisma.handoff.findUnique({ where: { id }, include: handoffInclude }));
+    if (!h) throw new NotFoundError(`There is no handoff #${id}.`);
+    const view = this.toView(h);
+    if (opts.events !== false) view.events = await this.events(id);
+    return view;
+  }
+
+  async events(handoffId: number): Promise<HandoffEventView[]> {
+    const rows = await this.deps.db.prisma.handoffEvent.findMany({ where: { handoffId }, orderBy: [{ version: 'asc' }, { id: 'asc' }] });
+    return rows.map((e) => ({
+      id: String(e.id),
+      version: e.version,
+      type: e.type,
+      actor: e.actorId ? this.personRefById(e.actorId) : null,
+      at: e.at.toISOString(),
+      fromStatus: e.fromStatus,
+      toStatus: e.toStatus,
+      owner: e.ownerId ? this.personRefById(e.ownerId) : null,
+      reasonCode: e.reasonCode,
+      note: e.note,
+      data: e.data,
+    }));
+  }
+
+  async list(filter: ListFilter): Promise<{ handoffs: HandoffView[]; nextBefore: number | null }> {
+    const where: Prisma.HandoffWhereInput = {};
+    if (filter.status) {
+      const wanted = filter.status.split(',').map((s) => s.trim()).filter(Boolean);
+      const expanded = wanted.flatMap((s) => (s === 'open' ? [...OPEN_STATUSES] : s === 'awaiting' ? [...AWAITING_ACCEPT] : [s]));
+      where.status = { in: expanded };
+    }
+    if (filter.owner) {
+      const p = this.directory.find(filter.owner);
+      if (!p) throw new InvalidError(`There is no person "${filter.owner}".`, [{ path: 'owner', message: `no person "${filter.owner}" in the playbook` }]);
+      where.ownerId = p.id;
+    }
+    if (filter.account) {
+      const accounts = await this.findAccounts(filter.account);
+      where.accountId = { in: accounts.map((a) => a.id) };
+    }
+    if (filter.transition) where.transitionId = filter.transition;
+    if (filter.team) where.teamId = filter.team;
+    if (filter.before) where.id = { lt: filter.before };
+    const limit = Math.min(Math.max(filter.limit ?? 50, 1), 200);
+    const rows = await this.guard(() => this.deps.db.prisma.handoff.findMany({ where, include: handoffInclude, orderBy: { id: 'desc' }, take: limit + 1 }));
+    const page = rows.slice(0, limit);
+    return { handoffs: page.map((r) => this.toView(r)), nextBefore: rows.length > limit ? page[page.length - 1]!.id : null };
+  }
+
+  /** Accounts matching a key: id, CRM id, domain, or (case-insensitive) name. */
+  async findAccounts(key: string): Promise<AccountRef[]> {
+    const k = key.trim();
+    const prisma = this.deps.db.prisma;
+    const exact = await this.guard(() =>
+      prisma.account.findMany({
+        where: { OR: [{ crmId: k }, { domain: k.toLowerCase() }, ...(/^\d+$/.test(k) && Number(k) < 2 ** 31 ? [{ id: Number(k) }] : []), { nameKey: nameKey(k) }] },
+        orderBy: { id: 'asc' },
+        take: 20,
+      }),
+    );
+    return exact.map((a) => ({ id: a.id, name: a.name, domain: a.domain, crmId: a.crmId }));
+  }
+
+  async accountOwners(key: string): Promise<{ account: AccountRef; owners: { stage: string; stageName: string; owner: PersonRef; since: string; handoffId: number | null }[]; openHandoffs: HandoffView[] }> {
+    const matches = await this.findAccounts(key);
+    if (matches.length === 0) throw new NotFoundError(`No account matches "${key}" (try its CRM id, domain or exact name).`);
+    if (matches.length > 1) {
+      throw new InvalidError(
+        `"${key}" matches ${matches.length} accounts; use a CRM id or domain.`,
+        matches.map((m) => ({ path: 'account', message: `#${m.id} ${m.name}${m.domain ? ` (${m.domain})` : ''}${m.crmId ? ` crm ${m.crmId}` : ''}` })),
+        'ambiguous_account',
+      );
+    }
+    const account = matches[0]!;
+    const prisma = this.deps.db.prisma;
+    const owners = await prisma.accountOwner.findMany({ where: { accountId: account.id } });
+    const stageOrder = this.playbook.stages.map((s) => s.id);
+    owners.sort((a, b) => stageOrder.indexOf(a.stage) - stageOrder.indexOf(b.stage));
+    const open = await prisma.handoff.findMany({ where: { accountId: account.id, status: { in: [...OPEN_STATUSES] } }, include: handoffInclude, orderBy: { id: 'asc' } });
+    return {
+      account,
+      owners: owners.map((o) => ({
+        stage: o.stage,
+        stageName: this.playbook.stages.find((s) => s.id === o.stage)?.name ?? o.stage,
+        owner: this.personRefById(o.personId),
+        since: o.since.toISOString(),
+        handoffId: o.handoffId,
+      })),
+      openHandoffs: open.map((h) => this.toView(h)),
+    };
+  }
+
+  personRefById(id: string): PersonRef {
+    const p = this.directory.byId.get(id);
+    return p
+      ? { id: p.id, name: p.name, email: p.email, slackUserId: p.slackUserId, teamsUserId: p.teamsUserId, timeZone: p.timeZone }
+      : { id, name: id, email: '', slackUserId: null, teamsUserId: null };
+  }
+
+  toView(h: HandoffRow): HandoffView {
+    const t = this.transitions.get(h.transitionId);
+    const status = h.status as HandoffStatus;
+    const iso = (d: Date | null) => (d ? d.toISOString() : null);
+    const slaDueAt = AWAITING_ACCEPT.includes(status) ? h.slaAcceptDueAt : status === 'accepted' && !h.firstTouchAt ? h.slaFirstTouchDueAt : null;
+    const ref = (p: HandoffRow['owner']): PersonRef => ({ id: p.id, name: p.name, email: p.email, slackUserId: p.slackUserId, teamsUserId: p.teamsUserId, timeZone: p.timeZone });
+    return {
+      id: h.id,
+      status,
+      version: h.version,
+      transition: h.transitionId,
+      transitionName: t?.name ?? h.transitionId,
+      fromStage: t?.fromStage ?? '',
+      toStage: t?.toStage ?? '',
+      teamId: h.teamId,
+      account: { id: h.account.id, name: h.account.name, domain: h.account.domain, crmId: h.account.crmId },
+      from: ref(h.from),
+      owner: ref(h.owner),
+      routingReason: h.routingReason,
+      slaDueAt: iso(slaDueAt),
+      slaAcceptDueAt: iso(h.slaAcceptDueAt),
+      slaFirstTouchDueAt: iso(h.slaFirstTouchDueAt),
+      escalationLevel: h.escalationLevel,
+      packet: h.packet as Record<string, unknown>,
+      externalId: h.externalId,
+      createdAt: h.createdAt.toISOString(),
+      updatedAt: h.updatedAt.toISOString(),
+      acceptedAt: iso(h.acceptedAt),
+      firstTouchAt: iso(h.firstTouchAt),
+      closedAt: iso(h.closedAt),
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async withTx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.guard(() => this.deps.db.prisma.$transaction(fn, { timeout: 15_000, maxWait: 10_000 }));
+  }
+
+  /** Database outages become a typed 503 (nothing was written), not a hang or a 500. */
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isConnectionError(err)) throw new UnavailableError('The database is unavailable right now; nothing was written. Please retry in a moment.');
+      throw err;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function pastTense(action: HandoffAction): string {
+  const map: Record<HandoffAction, string> = {
+    accept: 'accepted',
+    reject: 'rejected',
+    reassign: 'reassigned',
+    auto_reassign: 'reassigned',
+    complete: 'completed',
+    withdraw: 'withdrawn',
+    touch: 'first_touch',
+    post: 'posted',
+    escalate: 'escalated',
+  };
+  return map[action];
+}
+
+export function nameKey(name: string): string {
+  return name.trim().toLowerCase().replace(/\s+/g, ' ');
+}
+
+async function upsertAccount(tx: Tx, a: IntakeRequest['account'], now: Date) {
+  const or: Prisma.AccountWhereInput[] = [];
+  if (a.crmId) or.push({ crmId: a.crmId });
+  if (a.domain) or.push({ domain: a.domain });
+  let found = or.length ? await tx.account.findFirst({ where: { OR: or }, orderBy: { id: 'asc' } }) : null;
+  // Without a CRM id or domain the name is all we have; reuse an account only if exactly one matches.
+  if (!found && !or.length) {
+    const byName = await tx.account.findMany({ where: { nameKey: nameKey(a.name) }, take: 2 });
+    if (byName.length === 1) found = byName[0]!;
+  }
+  if (found) {
+    const fill: Prisma.AccountUpdateInput = {};
+    if (!found.crmId && a.crmId) fill.crmId = a.crmId;
+    if (!found.domain && a.domain) fill.domain = a.domain;
+    if (a.segment && a.segment !== found.segment) fill.segment = a.segment;
+    if (a.region && a.region !== found.region) fill.region = a.region;
+    return Object.keys(fill).length ? tx.account.update({ where: { id: found.id }, data: fill }) : found;
+  }
+  return tx.account.create({
+    data: { name: a.name, nameKey: nameKey(a.name), crmId: a.crmId ?? null, domain: a.domain ?? null, segment: a.segment ?? null, region: a.region ?? null, createdAt: now },
+  });
+}
+
+/** Serialises round-robin picks per queue across instances (a transaction-scoped advisory lock). */
+async function lockedQueueCounts(tx: Tx, queueKey: string): Promise<Map<string, number>> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${queueKey}))`;
+  const rows = await tx.routingCursor.findMany({ where: { queueKey } });
+  return new Map(rows.map((r) => [r.personId, r.assigned]));
+}
+
+async function bumpQueue(tx: Tx, queueKey: string, personId: string): Promise<void> {
+  await tx.routingCursor.upsert({
+    where: { queueKey_personId: { queueKey, personId } },
+    create: { queueKey, personId, assigned: 1 },
+    update: { assigned: { increment: 1 } },
+  });
+}
+
+function hashRequest(req: IntakeRequest): string {
+  return createHash('sha256').update(canonicalJson(req)).digest('hex');
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+}
+
+export function isConnectionError(err: unknown): boolean {
+  if (err instanceof Prisma.PrismaClientInitializationError) return true;
+  if (err instanceof Prisma.PrismaClientKnownRequestError && ['P1001', 'P1002', 'P1008', 'P1017', 'P2024'].includes(err.code)) return true;
+  const msg = err instanceof Error ? `${err.message} ${(err as { code?: string }).code ?? ''}` : '';
+  return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|the database system is (shutting down|starting up)|57P01|57P03|terminating connection/i.test(msg);
+}

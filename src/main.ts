@@ -1,0 +1,38 @@
+/** `npm start`: run Baton until SIGINT/SIGTERM. */
+import { loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startBaton } from './app.js';
+import { BatonError } from './errors.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    console.error(err instanceof BatonError ? err.userMessage : err);
+    process.exit(1);
+  }
+  const log = createLogger(config.logLevel);
+  let baton;
+  try {
+    baton = await startBaton({ config, log });
+  } catch (err) {
+    if (err instanceof BatonError) log.fatal(err.userMessage);
+    else log.fatal({ err }, 'Baton failed to start');
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await baton.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+void main();

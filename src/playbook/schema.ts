@@ -1,0 +1,609 @@
+/**
+ * The playbook in two forms:
+ *  - the raw YAML form RevOps edits (zod schemas below; maps keyed by id, durations as "4h",
+ *    hours as "09:00-17:00", people referenced by id or email), and
+ *  - the normalised form the rest of Baton consumes (the exported interfaces): ids resolved,
+ *    durations in ms, calendars ready for business-time arithmetic, every default applied.
+ *
+ * The zod schemas check everything that can be judged from one value on its own (formats,
+ * durations, time zones, dates, regexes). Checks that need the whole file (does this person
+ * exist, is this packet field defined) live in load.ts.
+ */
+import * as z from 'zod';
+import { DateTime, IANAZone } from 'luxon';
+import { parseBusinessHours, parseDuration } from '../sla/businessTime.js';
+import type { BusinessCalendar, IsoWeekday, MinuteRange } from '../sla/businessCalendar.js';
+import { describeValue, literal } from './format.js';
+
+// ---------------------------------------------------------------------------------------
+// Normalised form
+// ---------------------------------------------------------------------------------------
+
+export const FIELD_TYPES = ['string', 'text', 'number', 'boolean', 'enum', 'date', 'url', 'email', 'list'] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
+
+export interface PacketField {
+  key: string;
+  label: string;
+  type: FieldType;
+  required: boolean;
+  description: string;
+  /** Only for `enum`. */
+  values?: string[];
+  /** Shown in the API example; checked against the field's own type when the playbook loads. */
+  example: unknown;
+}
+
+export const CRITERION_OPS = ['equals', 'notEquals', 'in', 'notIn', 'exists', 'gte', 'lte', 'gt', 'lt', 'matches'] as const;
+export type CriterionOp = (typeof CRITERION_OPS)[number];
+
+/** The account attributes a criterion may test besides packet fields. */
+export const ACCOUNT_FIELDS = ['name', 'domain', 'crmId', 'segment', 'region'] as const;
+export type AccountField = (typeof ACCOUNT_FIELDS)[number];
+
+export interface EntryCriterion {
+  /** `packet.<key>` or `account.<name|domain|crmId|segment|region>`. */
+  field: string;
+  op: CriterionOp;
+  value?: unknown;
+  /** Human wording of the rule, e.g. `must equal "MQL"`; defaulted from op and value. */
+  message: string;
+}
+
+export interface Team {
+  id: string;
+  name: string;
+  stage: string;
+  calendar: BusinessCalendar;
+  leadId: string;
+  /** Head of function (the last escalation step); defaults to the lead. */
+  headId: string;
+  channels: { slack?: string; teams?: string };
+}
+
+export interface Person {
+  id: string;
+  name: string;
+  /** Lower-cased, so lookups from Slack/Teams profiles and the API compare reliably. */
+  email: string;
+  teamId: string;
+  managerId: string | null;
+  slackUserId: string | null;
+  teamsUserId: string | null;
+  aadObjectId: string | null;
+  /** Defaults to the team's time zone. */
+  timeZone: string;
+  /** yyyy-MM-dd; routing skips the person until this date. */
+  awayUntil: string | null;
+  active: boolean;
+}
+
+export interface QueueMember {
+  personId: string;
+  /** Positive integer; a weight of 2 receives twice as many handoffs as a weight of 1. */
+  weight: number;
+}
+
+export interface RoutingRule {
+  name: string;
+  /** All must hold. */
+  when: EntryCriterion[];
+  assignTo?: string;
+  queue?: QueueMember[];
+}
+
+export const ESCALATION_KEYWORDS = ['owner_lead', 'team_lead', 'function_head'] as const;
+export type EscalationTarget = (typeof ESCALATION_KEYWORDS)[number] | { personId: string };
+
+export interface Transition {
+  id: string;
+  /** e.g. "Marketing → SDR". */
+  name: string;
+  description: string;
+  fromStage: string;
+  toStage: string;
+  fromTeamId: string;
+  toTeamId: string;
+  packet: PacketField[];
+  entryCriteria: EntryCriterion[];
+  /** Business time of the receiving team. */
+  sla: { acceptMs: number; firstTouchMs: number };
+  /** Fractions of the SLA in (0, 1), ascending. */
+  nudgesAt: number[];
+  escalation: {
+    chain: EscalationTarget[];
+    /** Business time between one escalation step and the next. */
+    repeatEveryMs: number;
+    /** After a breach, reassign automatically after this much business time; null = never. */
+    reassignAfterMs: number | null;
+    restartSlaOnReassign: boolean;
+  };
+  routing: { rules: RoutingRule[]; queue: QueueMember[] };
+  fallbackOwnerId: string;
+  rejectReasons: { code: string; label: string }[];
+}
+
+export interface Playbook {
+  organization: { name: string; timeZone: string };
+  admins: string[];
+  stages: { id: string; name: string }[];
+  teams: Team[];
+  people: Person[];
+  transitions: Transition[];
+  digest: { day: IsoWeekday; time: string; subscribers: string[] };
+}
+
+// ---------------------------------------------------------------------------------------
+// Value helpers shared with load.ts and packet.ts
+// ---------------------------------------------------------------------------------------
+
+/** Ids of stages, teams, transitions, packet fields and reject reasons: they appear in URLs, API keys and Slack action ids. */
+export const ID_PATTERN = /^[a-z][a-z0-9_]*$/;
+/** Person ids may also use dots and dashes, so "dana.whitfield" works; never "@", which marks an email. */
+export const PERSON_ID_PATTERN = /^[a-z][a-z0-9_.-]*$/;
+
+const LOCAL_DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+
+export function isLocalDate(value: string): boolean {
+  return LOCAL_DATE_PATTERN.test(value) && DateTime.fromFormat(value, 'yyyy-MM-dd', { zone: 'utc' }).isValid;
+}
+
+/** Epoch ms of an ISO date (UTC midnight) or date-time; undefined when not one. */
+export function isoMillis(value: string): number | undefined {
+  if (LOCAL_DATE_PATTERN.test(value)) {
+    const date = DateTime.fromFormat(value, 'yyyy-MM-dd', { zone: 'utc' });
+    return date.isValid ? date.toMillis() : undefined;
+  }
+  if (!value.includes('T')) return undefined;
+  const dateTime = DateTime.fromISO(value, { zone: 'utc' });
+  return dateTime.isValid ? dateTime.toMillis() : undefined;
+}
+
+export function localDateProblem(value: string): string | undefined {
+  if (isLocalDate(value)) return undefined;
+  return LOCAL_DATE_PATTERN.test(value)
+    ? `"${value}" is not a real calendar date`
+    : `expected a date like 2026-12-25, got ${describeValue(value)}`;
+}
+
+/** `/pattern/flags` lets editors ask for case-insensitive matching; a bare string is the pattern itself. */
+export function compilePattern(source: string): RegExp {
+  const slashed = /^\/(.*)\/([dgimsuvy]*)$/s.exec(source);
+  return slashed ? new RegExp(slashed[1] ?? '', slashed[2]) : new RegExp(source);
+}
+
+/** Default wording of a criterion, e.g. `must equal "MQL"`, `must be on or after 2026-01-01`. */
+export function describeCriterion(op: CriterionOp, value: unknown): string {
+  const isDate = typeof value === 'string';
+  const list = Array.isArray(value) ? value.map(literal).join(', ') : literal(value);
+  switch (op) {
+    case 'equals':
+      return `must equal ${list}`;
+    case 'notEquals':
+      return `must not equal ${list}`;
+    case 'in':
+      return `must be one of ${list}`;
+    case 'notIn':
+      return `must not be one of ${list}`;
+    case 'exists':
+      return value === false ? 'must be absent' : 'must be present';
+    case 'gte':
+      return isDate ? `must be on or after ${String(value)}` : `must be at least ${list}`;
+    case 'lte':
+      return isDate ? `must be on or before ${String(value)}` : `must be at most ${list}`;
+    case 'gt':
+      return isDate ? `must be after ${String(value)}` : `must be greater than ${list}`;
+    case 'lt':
+      return isDate ? `must be before ${String(value)}` : `must be less than ${list}`;
+    case 'matches':
+      return `must match ${String(value)}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw (YAML) form
+// ---------------------------------------------------------------------------------------
+
+/** Marks "key absent" issues so the loader can word them with the key's name. */
+export const REQUIRED_MESSAGE = '\u0000required';
+
+const NOUNS: Record<string, string> = {
+  string: 'text',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping (key: value lines)',
+  record: 'a mapping (key: value lines)',
+};
+
+/**
+ * Per-parse error map for the raw schemas: zod's defaults ("Invalid input: expected string,
+ * received number") read like a stack trace to a RevOps editor.
+ */
+export const rawErrorMap: z.core.$ZodErrorMap = (iss) => {
+  switch (iss.code) {
+    case 'invalid_type':
+      if (iss.input === undefined) return REQUIRED_MESSAGE;
+      return `expected ${NOUNS[iss.expected] ?? iss.expected}, got ${describeValue(iss.input)}`;
+    case 'too_small': {
+      const min = Number(iss.minimum);
+      if (iss.origin === 'string') return 'must not be empty';
+      if (iss.origin === 'array' || iss.origin === 'set') return `needs at least ${min} ${min === 1 ? 'entry' : 'entries'}`;
+      return `must be ${iss.inclusive ? 'at least' : 'greater than'} ${min}, got ${describeValue(iss.input)}`;
+    }
+    case 'too_big': {
+      const max = Number(iss.maximum);
+      if (iss.origin === 'string') return `must be at most ${max} characters`;
+      if (iss.origin === 'array' || iss.origin === 'set') return `must have at most ${max} entries`;
+      return `must be ${iss.inclusive ? 'at most' : 'less than'} ${max}, got ${describeValue(iss.input)}`;
+    }
+    case 'invalid_value':
+      return `expected one of ${iss.values.map(String).join(', ')}, got ${describeValue(iss.input)}`;
+    case 'invalid_format':
+      if (iss.format === 'email') return `expected an email address, got ${describeValue(iss.input)}`;
+      if (iss.format === 'guid' || iss.format === 'uuid') return `expected an id like "6f1c2a9e-3b7d-4c55-9a0e-2d8b51f0c4aa", got ${describeValue(iss.input)}`;
+      return `expected ${iss.format}, got ${describeValue(iss.input)}`;
+    default:
+      return undefined;
+  }
+};
+
+/** Strict objects name the keys they accept, so a typo ("firstTuch") can be pointed at. */
+function strict<S extends z.ZodRawShape>(shape: S) {
+  return z.strictObject(shape, {
+    error: (iss) => (iss.code === 'unrecognized_keys' ? `allowed keys: ${Object.keys(shape).join(', ')}` : undefined),
+  });
+}
+
+function text(noun: string) {
+  return z
+    .string({
+      error: (iss) =>
+        iss.code === 'invalid_type' && iss.input !== undefined ? `expected ${noun}, got ${describeValue(iss.input)}` : undefined,
+    })
+    .trim()
+    .min(1);
+}
+
+function matching(pattern: RegExp, hint: string) {
+  return z.string({ error: (iss) => (iss.input === undefined ? undefined : `${hint}, got ${describeValue(iss.input)}`) }).trim().regex(pattern);
+}
+
+function addProblem(ctx: z.core.$RefinementCtx, message: string, path?: PropertyKey[]): void {
+  ctx.addIssue({ code: 'custom', message, ...(path ? { path } : {}) });
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export const idRefSchema = text('an id');
+export const personRefSchema = text('a person id or email');
+
+export const durationSchema = z
+  .string({
+    error: (iss) =>
+      iss.input === undefined ? undefined : `expected a duration like "4h" or "30m", got ${describeValue(iss.input)}`,
+  })
+  .transform((spec, ctx) => {
+    try {
+      return parseDuration(spec);
+    } catch (err) {
+      addProblem(ctx, errorText(err));
+      return z.NEVER;
+    }
+  });
+
+export const timeZoneSchema = z
+  .string({ error: (iss) => (iss.input === undefined ? undefined : `expected a time zone like "Europe/London", got ${describeValue(iss.input)}`) })
+  .trim()
+  .refine((zone) => IANAZone.isValidZone(zone), {
+    error: (iss) => `unknown time zone ${describeValue(iss.input)}; use an IANA name such as "America/New_York" or "Europe/London"`,
+  });
+
+export const localDateSchema = z
+  .string({ error: (iss) => (iss.input === undefined ? undefined : `expected a date like 2026-12-25, got ${describeValue(iss.input)}`) })
+  .trim()
+  .superRefine((value, ctx) => {
+    const problem = localDateProblem(value);
+    if (problem) addProblem(ctx, problem);
+  });
+
+export const WEEKDAY_KEYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const WEEKDAY_NAMES = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
+
+/** null (an empty `sat:`) and a missing day both mean closed. */
+const dayHoursSchema = z
+  .string({
+    error: (iss) =>
+      iss.input === undefined ? undefined : `expected hours like "09:00-17:30" or "closed", got ${describeValue(iss.input)}`,
+  })
+  .nullable()
+  .optional()
+  .transform((spec, ctx): MinuteRange[] => {
+    if (spec === null || spec === undefined) return [];
+    try {
+      return parseBusinessHours(spec);
+    } catch (err) {
+      addProblem(ctx, errorText(err));
+      return z.NEVER;
+    }
+  });
+
+export const businessHoursSchema = strict({
+  mon: dayHoursSchema,
+  tue: dayHoursSchema,
+  wed: dayHoursSchema,
+  thu: dayHoursSchema,
+  fri: dayHoursSchema,
+  sat: dayHoursSchema,
+  sun: dayHoursSchema,
+})
+  .transform(
+    (days): Record<IsoWeekday, MinuteRange[]> => ({
+      1: days.mon,
+      2: days.tue,
+      3: days.wed,
+      4: days.thu,
+      5: days.fri,
+      6: days.sat,
+      7: days.sun,
+    }),
+  )
+  .refine((weekly) => Object.values(weekly).some((ranges) => ranges.length > 0), {
+    error: 'no working hours on any day, so SLA clocks would never run; give at least one day hours like "09:00-17:00"',
+  });
+
+export const slackUserIdSchema = matching(/^[UW][A-Z0-9]{6,}$/, 'expected a Slack member id like "U024BE7LH" (profile → ⋮ → Copy member ID)');
+export const teamsUserIdSchema = matching(/^29:\S+$/, 'expected a Teams user id starting with "29:"');
+export const slackChannelSchema = matching(/^[CG][A-Z0-9]{6,}$/, 'expected a Slack channel id like "C0123ABCD" (channel details → bottom of the About tab)');
+export const teamsChannelSchema = matching(/^19:\S+@thread\.(tacv2|skype)$/, 'expected a Teams channel id like "19:abc…@thread.tacv2" (channel → Get link to channel)');
+
+export const organizationSchema = strict({
+  name: text('the organisation name'),
+  timeZone: timeZoneSchema,
+});
+
+/** Stage id → display name. */
+export const stageNameSchema = text('a stage name');
+
+/** Region name → list of holiday dates, shared by the teams that list the region. */
+export const holidayCalendarSchema = z.array(localDateSchema);
+
+export const teamShape = {
+  name: text('a team name'),
+  stage: idRefSchema,
+  timeZone: timeZoneSchema,
+  businessHours: businessHoursSchema,
+  /** Dates and/or names of holiday calendars; a single name is accepted for convenience. */
+  holidays: z
+    .union([text('a holiday date or calendar name'), z.array(text('a holiday date or calendar name'))], {
+      error: (iss) => `expected a list of dates and holiday calendar names, got ${describeValue(iss.input)}`,
+    })
+    .optional()
+    .transform((value) => (value === undefined ? [] : typeof value === 'string' ? [value] : value)),
+  lead: personRefSchema,
+  head: personRefSchema.optional(),
+  channels: strict({ slack: slackChannelSchema.optional(), teams: teamsChannelSchema.optional() }).optional(),
+};
+export const teamSchema = strict(teamShape);
+
+export const personShape = {
+  name: text('a name'),
+  email: z
+    .email({ error: (iss) => (iss.input === undefined ? undefined : `expected an email address, got ${describeValue(iss.input)}`) })
+    .transform((email) => email.toLowerCase()),
+  team: idRefSchema,
+  manager: personRefSchema.nullable().optional(),
+  slackUserId: slackUserIdSchema.nullable().optional(),
+  teamsUserId: teamsUserIdSchema.nullable().optional(),
+  aadObjectId: z.guid().nullable().optional(),
+  timeZone: timeZoneSchema.optional(),
+  awayUntil: localDateSchema.nullable().optional(),
+  active: z.boolean().default(true),
+};
+export const personSchema = strict(personShape);
+
+export const packetFieldShape = {
+  label: text('a label'),
+  type: z.enum(FIELD_TYPES),
+  required: z.boolean().default(true),
+  description: text('a description'),
+  values: z.array(text('an option')).optional(),
+  // Presence is enforced separately: zod treats a missing key of an `unknown` schema as fine.
+  example: z.unknown(),
+};
+export const packetFieldSchema = strict(packetFieldShape);
+
+const scalarSchema = z.union([z.string(), z.number(), z.boolean()], {
+  error: (iss) => `expected a single value (text, number, true or false), got ${describeValue(iss.input)}`,
+});
+
+function listOfValues(op: string) {
+  return z
+    .array(scalarSchema, {
+      error: (iss) => (iss.input === undefined ? undefined : `"${op}" needs a list of values like [A, B], got ${describeValue(iss.input)}`),
+    })
+    .min(1);
+}
+
+const comparableSchema = z.union([z.number(), z.string()], {
+  error: (iss) => `expected a number or a date like 2026-01-31, got ${describeValue(iss.input)}`,
+});
+
+export const criterionSchema = strict({
+  field: text('a field such as packet.icp_fit or account.region'),
+  equals: scalarSchema.optional(),
+  notEquals: scalarSchema.optional(),
+  in: listOfValues('in').optional(),
+  notIn: listOfValues('notIn').optional(),
+  exists: z.boolean().optional(),
+  gte: comparableSchema.optional(),
+  lte: comparableSchema.optional(),
+  gt: comparableSchema.optional(),
+  lt: comparableSchema.optional(),
+  matches: z.string().optional(),
+  message: text('a message').optional(),
+}).transform((raw, ctx): EntryCriterion => {
+  const ops = CRITERION_OPS.filter((op) => raw[op] !== undefined);
+  const op = ops[0];
+  if (op === undefined || ops.length > 1) {
+    addProblem(
+      ctx,
+      op === undefined
+        ? `say what to check: add one of ${CRITERION_OPS.join(', ')}`
+        : `use one check per criterion, found ${ops.join(' and ')}; split it into separate criteria`,
+    );
+    return z.NEVER;
+  }
+  const value = raw[op];
+  if ((op === 'gte' || op === 'lte' || op === 'gt' || op === 'lt') && typeof value === 'string' && isoMillis(value) === undefined) {
+    addProblem(ctx, `"${op}" needs a number or a date like 2026-01-31, got ${describeValue(value)}`, [op]);
+    return z.NEVER;
+  }
+  if (op === 'matches' && typeof value === 'string') {
+    try {
+      compilePattern(value);
+    } catch (err) {
+      addProblem(ctx, `not a valid regular expression: ${errorText(err)}`, [op]);
+      return z.NEVER;
+    }
+  }
+  return { field: raw.field, op, value, message: raw.message ?? describeCriterion(op, value) };
+});
+
+export const queueMemberSchema = z
+  .union(
+    [
+      personRefSchema,
+      strict({
+        person: personRefSchema,
+        weight: z
+          .int({ error: (iss) => (iss.input === undefined ? undefined : `expected a whole number of 1 or more, got ${describeValue(iss.input)}`) })
+          .positive()
+          .default(1),
+      }),
+    ],
+    { error: (iss) => `expected a person id/email or { person: …, weight: 2 }, got ${describeValue(iss.input)}` },
+  )
+  .transform((member) => (typeof member === 'string' ? { person: member, weight: 1 } : member));
+
+export const routingRuleSchema = strict({
+  name: text('a rule name'),
+  when: z.array(criterionSchema).min(1),
+  assignTo: personRefSchema.optional(),
+  queue: z.array(queueMemberSchema).min(1).optional(),
+}).superRefine((rule, ctx) => {
+  if ((rule.assignTo === undefined) === (rule.queue === undefined)) {
+    addProblem(ctx, 'give a rule either assignTo (one person) or queue (round-robin), not both and not neither');
+  }
+});
+
+export const routingSchema = strict({
+  rules: z.array(routingRuleSchema).default([]),
+  /** Omit to round-robin over every active member of the receiving team. */
+  queue: z.array(queueMemberSchema).min(1).optional(),
+});
+
+export const nudgesSchema = z.array(z.number()).superRefine((points, ctx) => {
+  points.forEach((point, index) => {
+    const previous = points[index - 1];
+    if (!(point > 0 && point < 1)) {
+      addProblem(ctx, `must be a fraction of the SLA between 0 and 1 (0.5 = half-way), got ${point}`, [index]);
+    } else if (previous !== undefined && point <= previous) {
+      addProblem(ctx, `nudge points must go up: ${point} comes after ${previous}`, [index]);
+    }
+  });
+});
+
+/** A duration, or `never` / an empty value to switch the behaviour off; absent means "inherit". */
+const optionalDurationSchema = z
+  .union([durationSchema, z.null()], {
+    error: (iss) => `expected a duration like "4h" or never, got ${describeValue(iss.input)}`,
+  })
+  .optional();
+
+export const escalationSchema = strict({
+  chain: z.array(text('owner_lead, team_lead, function_head or a person id/email')).min(1).optional(),
+  repeatEvery: durationSchema.optional(),
+  reassignAfter: z
+    .preprocess((value) => (typeof value === 'string' && value.trim().toLowerCase() === 'never' ? null : value), optionalDurationSchema),
+  restartSlaOnReassign: z.boolean().optional(),
+});
+
+export const slaSchema = strict({ accept: durationSchema, firstTouch: durationSchema });
+
+export const rejectReasonsSchema = z
+  .record(z.string(), text('a reason label'))
+  .refine((reasons) => Object.keys(reasons).length > 0, { error: 'list at least one reason, so a receiver can say why they reject' });
+
+export const transitionShape = {
+  name: text('a name').optional(),
+  description: z.string().trim().optional(),
+  from: idRefSchema,
+  to: idRefSchema,
+  fromStage: idRefSchema.optional(),
+  toStage: idRefSchema.optional(),
+  packet: z.record(z.string(), packetFieldSchema).refine((fields) => Object.keys(fields).length > 0, {
+    error: 'a handoff packet needs at least one field',
+  }),
+  entryCriteria: z.array(criterionSchema).default([]),
+  sla: slaSchema,
+  nudgesAt: nudgesSchema.optional(),
+  escalation: escalationSchema.optional(),
+  routing: routingSchema.optional(),
+  fallbackOwner: personRefSchema.optional(),
+  rejectReasons: rejectReasonsSchema,
+};
+export const transitionSchema = strict(transitionShape);
+
+export const digestSchema = strict({
+  day: z
+    .string({ error: (iss) => (iss.input === undefined ? undefined : `expected a weekday like monday, got ${describeValue(iss.input)}`) })
+    .transform((day, ctx): IsoWeekday => {
+      const key = day.trim().toLowerCase();
+      const index = Math.max(WEEKDAY_KEYS.indexOf(key as (typeof WEEKDAY_KEYS)[number]), WEEKDAY_NAMES.indexOf(key as (typeof WEEKDAY_NAMES)[number]));
+      if (index < 0) {
+        addProblem(ctx, `expected a weekday like monday, got ${describeValue(day)}`);
+        return z.NEVER;
+      }
+      return (index + 1) as IsoWeekday;
+    })
+    .default(1),
+  time: z
+    .string({ error: (iss) => (iss.input === undefined ? undefined : `expected a time like "08:00", got ${describeValue(iss.input)}`) })
+    .transform((time, ctx) => {
+      const match = /^(\d{1,2}):([0-5]\d)$/.exec(time.trim());
+      const hour = Number(match?.[1]);
+      if (!match || hour > 23) {
+        addProblem(ctx, `expected a time like "08:00", got ${describeValue(time)}`);
+        return z.NEVER;
+      }
+      return `${String(hour).padStart(2, '0')}:${match[2]}`;
+    })
+    .default('08:00'),
+  subscribers: z.array(personRefSchema).default([]),
+});
+
+export const defaultsSchema = strict({
+  nudgesAt: nudgesSchema.optional(),
+  escalation: escalationSchema.optional(),
+});
+
+export const playbookSections = {
+  organization: organizationSchema,
+  admins: z.array(personRefSchema).default([]),
+  stages: z.record(z.string(), stageNameSchema),
+  holidayCalendars: z.record(z.string(), holidayCalendarSchema).default({}),
+  teams: z.record(z.string(), teamSchema),
+  people: z.record(z.string(), personSchema),
+  defaults: defaultsSchema.default({}),
+  transitions: z.record(z.string(), transitionSchema),
+  digest: digestSchema.default({ day: 1, time: '08:00', subscribers: [] }),
+};
+
+/** The whole file. load.ts parses it section by section so one mistake does not hide the others. */
+export const playbookFileSchema = strict(playbookSections);
+export type PlaybookFile = z.input<typeof playbookFileSchema>;
+export type ParsedPlaybookFile = z.output<typeof playbookFileSchema>;

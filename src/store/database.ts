@@ -1,0 +1,148 @@
+/**
+ * Opens the system of record: an embedded PGlite data directory by default, or a PostgreSQL
+ * server when DATABASE_URL is set. Both get the same migrations and the same Prisma client.
+ */
+import { mkdirSync } from 'node:fs';
+import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from '../generated/prisma/client.js';
+import type { SqlClient } from './sqlClient.js';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+export interface Database {
+  kind: DatabaseKind;
+  prisma: PrismaClient;
+  sql: SqlClient;
+  /** Where the data lives, safe to log (no password). */
+  description: string;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** postgresql://… ; when absent the embedded database is used. */
+  url?: string | undefined;
+  /** PGlite data directory, or "memory://" for a throw-away database (tests). */
+  dataDir: string;
+  /** PostgreSQL pool size. */
+  poolSize?: number;
+}
+
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  return opts.url ? openPostgres(opts.url, opts.poolSize ?? 10) : openPglite(opts.dataDir);
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  const db = new PGlite(dataDir);
+  await db.waitReady;
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+  return {
+    kind: 'pglite',
+    prisma,
+    sql: pgliteSqlClient(db),
+    description: dataDir.startsWith('memory://') ? 'embedded PGlite (in memory)' : `embedded PGlite in ${dataDir}`,
+    async close() {
+      await prisma.$disconnect();
+      if (!db.closed) await db.close();
+    },
+  };
+}
+
+function pgliteSqlClient(db: PGlite | PGliteTransaction): SqlClient {
+  return {
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await db.query<T>(sql, params)).rows;
+    },
+    async exec(sql: string) {
+      await db.exec(sql);
+    },
+    async transaction<T>(fn: (tx: SqlClient) => Promise<T>) {
+      // PGlite is one session: its transaction() holds an exclusive lock, which is exactly the
+      // serialisation the embedded path needs. A nested transaction just reuses the outer one.
+      if (!('transaction' in db)) return fn(pgliteSqlClient(db));
+      return db.transaction((tx) => fn(pgliteSqlClient(tx)));
+    },
+  };
+}
+
+async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  // Prisma's URL convention: `?schema=name` selects a schema (default public). pg does not know
+  // the parameter, so it becomes the connection's search_path and the schema of Prisma's queries.
+  const u = new URL(url);
+  const schema = u.searchParams.get('schema') ?? undefined;
+  u.searchParams.delete('schema');
+  if (schema && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) throw new Error('DATABASE_URL: schema must be a plain identifier');
+  const pool = new pg.Pool({
+    connectionString: u.toString(),
+    max: poolSize,
+    connectionTimeoutMillis: 5000,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // An idle client that loses its server emits 'error' on the pool; without a listener that crashes the process.
+  pool.on('error', () => undefined);
+  if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, schema ? { schema } : undefined) });
+  return {
+    kind: 'postgres',
+    prisma,
+    sql: poolSqlClient(pool),
+    description: `PostgreSQL at ${redactUrl(url)}`,
+    async close() {
+      await prisma.$disconnect();
+      await pool.end().catch(() => undefined);
+    },
+  };
+}
+
+function poolSqlClient(pool: pg.Pool): SqlClient {
+  return {
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await pool.query(sql, params)).rows as T[];
+    },
+    async exec(sql: string) {
+      await pool.query(sql);
+    },
+    async transaction<T>(fn: (tx: SqlClient) => Promise<T>) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(clientSqlClient(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
+function clientSqlClient(client: pg.PoolClient): SqlClient {
+  const self: SqlClient = {
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await client.query(sql, params)).rows as T[];
+    },
+    async exec(sql: string) {
+      await client.query(sql);
+    },
+    async transaction<T>(fn: (tx: SqlClient) => Promise<T>) {
+      return fn(self);
+    },
+  };
+  return self;
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgresql://(unparseable URL)';
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Starts a real Baton for a test file: real HTTP on a random port, the real database — an
+ * in-memory PGlite by default, or a fresh schema on the PostgreSQL server named by DATABASE_URL.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config.js';
+import { startBaton, type Baton, type BatonOptions } from '../../src/app.js';
+import { openDatabase, type Database } from '../../src/store/database.js';
+import { loadPlaybook } from '../../src/playbook/load.js';
+import type { Playbook } from '../../src/playbook/schema.js';
+
+export const onPostgres = Boolean(process.env.DATABASE_URL);
+export const TEST_TOKEN = 'test-token-0123456789abcdef';
+
+export interface TestDatabase {
+  db: Database;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database: in-memory PGlite, or a new schema on the server (dropped afterwards). */
+export async function freshDatabase(): Promise<TestDatabase> {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    const db = await openDatabase({ dataDir: 'memory://', url: undefined });
+    return { db, drop: () => db.close() };
+  }
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const u = new URL(url);
+  u.searchParams.set('schema', schema);
+  const db = await openDatabase({ url: u.toString(), dataDir: '' });
+  return {
+    db,
+    async drop() {
+      await db.close();
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    },
+  };
+}
+
+let playbookCache: Playbook | undefined;
+export async function defaultPlaybook(): Promise<Playbook> {
+  playbookCache ??= await loadPlaybook('playbook.yml');
+  return playbookCache;
+}
+
+export const silentLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export interface TestBaton extends Baton {
+  /** fetch against the server with the API token and JSON headers. */
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+export async function startTestBaton(overrides: Partial<BatonOptions> = {}): Promise<TestBaton> {
+  const fresh = overrides.db ? undefined : await freshDatabase();
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', BATON_API_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent', BATON_OUTBOX_POLL_MS: '100' });
+  const baton = await startBaton({
+    config,
+    log: silentLog,
+    playbook: overrides.playbook ?? (await defaultPlaybook()),
+    db: overrides.db ?? fresh!.db,
+    ...overrides,
+  });
+  return Object.assign(baton, {
+    async api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+      const res = await fetch(baton.url + path, {
+        method,
+        headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = text;
+      }
+      return { status: res.status, json, headers: res.headers };
+    },
+    async stop() {
+      await baton.close();
+      await fresh?.drop();
+    },
+  });
+}

@@ -1,0 +1,18 @@
+import { loadPlaybook } from './src/playbook/load.ts';
+import { validatePacket, packetJsonSchema, exampleRequest } from './src/playbook/packet.ts';
+const pb = await loadPlaybook('playbook.yml');
+const t = pb.transitions[0]!;
+const ex = exampleRequest(t, pb).packet;
+const show = (p: unknown) => console.log(JSON.stringify(validatePacket(t, p)));
+show({ ...ex, icp_fit: undefined });
+show({ ...ex, icp_fit: 'D', lead_score: 'high', consent_given: 'yes', foo: 1, intent_signals: [], routing_reason: '  ', next_best_action: 'x'.repeat(10001) });
+show({ ...ex, lead_score: null, intent_signals: ['ok', ''], source: 5 });
+show([1]);
+show('x');
+const t2 = pb.transitions.find(x => x.id === 'ae_to_solutions')!;
+const e2 = exampleRequest(t2, pb).packet;
+console.log(JSON.stringify(validatePacket(t2, { ...e2, crm_opportunity_url: 'ftp://x.com', decision_date: '31/01/2027' })));
+console.log(JSON.stringify(validatePacket(t2, { ...e2, decision_date: '2027-01-31T10:00:00Z', requirements: '  a ' })));
+console.log(JSON.stringify(validatePacket(t2, { ...e2, decision_date: '' , use_case: '  trimmed  '})));
+const minimal = { ...t, packet: t.packet.filter(f => !f.required) };
+console.log(JSON.stringify(packetJsonSchema(minimal)));
