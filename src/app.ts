@@ -28,11 +28,38 @@ export interface BatonOptions {
   playbook?: Playbook;
   /** Use this database instead of opening one from config (tests share one per file). */
   db?: Database;
-  /** Extra outbox consumers (platform gateways, SLA scheduler, tests). */
+  /** Extra outbox consumers (tests). */
   consumers?: OutboxConsumer[];
-  /** Extra HTTP mounts (platform adapters). */
+  /** Extra HTTP mounts (tests). */
   mounts?: ((app: Express) => void)[];
+  /**
+   * Platform adapters (bots/). The core calls them with its services and never imports them:
+   * adding a platform touches bots/ and blocks/ only.
+   */
+  plugins?: PluginFactory[];
 }
+
+/** What the core hands a platform adapter. */
+export interface CoreContext {
+  config: Config;
+  service: HandoffService;
+  db: Database;
+  outbox: OutboxDispatcher;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface Plugin {
+  name: string;
+  consumers?: OutboxConsumer[];
+  mount?(app: Express): void;
+  /** After the HTTP server listens (e.g. Socket Mode connects). */
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}
+
+/** Returns undefined when the platform is not configured (it logs why, once). */
+export type PluginFactory = (core: CoreContext) => Promise<Plugin | undefined> | Plugin | undefined;
 
 export interface Baton {
   url: string;
@@ -68,16 +95,26 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
   for (const c of opts.consumers ?? []) outbox.register(c);
   const service = new HandoffService({ db, playbook, clock, log: log.child({ component: 'handoffs' }), consumers: () => outbox.list(), afterCommit: () => outbox.wake() });
 
+  const plugins: Plugin[] = [];
+  for (const factory of opts.plugins ?? []) {
+    const plugin = await factory({ config, service, db, outbox, clock, log });
+    if (!plugin) continue;
+    plugins.push(plugin);
+    for (const c of plugin.consumers ?? []) outbox.register(c);
+  }
+
   const apiToken = config.apiToken ?? developmentToken(config.dataDir, log);
-  const app = createHttpApp({ service, db, log: log.child({ component: 'http' }), apiToken, mounts: opts.mounts ?? [] });
+  const mounts = [...(opts.mounts ?? []), ...plugins.flatMap((p) => (p.mount ? [p.mount.bind(p)] : []))];
+  const app = createHttpApp({ service, db, log: log.child({ component: 'http' }), apiToken, mounts });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   server.keepAliveTimeout = 65_000;
   const port = (server.address() as AddressInfo).port;
   outbox.start();
+  for (const p of plugins) await p.start?.();
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  log.info({ url, database: db.description, playbook: config.playbookPath, transitions: playbook.transitions.length, people: playbook.people.length }, 'Baton is listening');
+  log.info({ url, database: db.description, playbook: config.playbookPath, transitions: playbook.transitions.length, people: playbook.people.length, platforms: plugins.map((p) => p.name) }, 'Baton is listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -96,6 +133,7 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        for (const p of plugins) await p.stop?.().catch((err: unknown) => log.warn({ err, plugin: p.name }, 'plugin failed to stop cleanly'));
         await outbox.stop();
         if (ownDb) await db.close();
       })();

@@ -31,6 +31,16 @@ const envSchema = z.object({
   BATON_PUBLIC_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), {
     message: 'must be an http(s) URL',
   }),
+  // Slack (bots/slack): all optional; Slack stays off without a bot token and signing secret.
+  SLACK_BOT_TOKEN: optionalString.refine((v) => v === undefined || /^xoxb-/.test(v), { message: 'must be a bot token starting with xoxb-' }),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: optionalString.refine((v) => v === undefined || /^xapp-/.test(v), { message: 'must be an app-level token starting with xapp- (Socket Mode)' }),
+  SLACK_API_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL ending in /api/' }),
+  // Microsoft Teams (bots/teams): botbuilder's own names. Teams stays off without an app id.
+  MICROSOFT_APP_ID: optionalString,
+  MICROSOFT_APP_PASSWORD: optionalString,
+  MICROSOFT_APP_TENANT_ID: optionalString,
+  MICROSOFT_APP_TYPE: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI'], { message: 'must be MultiTenant, SingleTenant or UserAssignedMSI' }).optional(),
   /** How often the outbox is polled for deliveries (ms). New events also wake it at once. */
   BATON_OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
 });
@@ -48,6 +58,10 @@ export interface Config {
   production: boolean;
   publicUrl: string | undefined;
   outboxPollMs: number;
+  slack: { botToken: string; signingSecret: string; appToken: string | undefined; apiUrl: string | undefined } | undefined;
+  teams: { appId: string; appPassword: string | undefined; tenantId: string | undefined; appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI' } | undefined;
+  /** The raw environment, for adapters that pass their SDK's own settings through (botbuilder). */
+  env: NodeJS.ProcessEnv;
 }
 
 /** Names whose values must never appear in logs or error messages. */
@@ -66,6 +80,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (e && e.NODE_ENV === 'production' && !e.BATON_API_TOKEN) {
     details.push({ path: 'BATON_API_TOKEN', message: 'is required when NODE_ENV=production (the bearer token for /api/*)' });
   }
+  if (e) {
+    if (e.SLACK_BOT_TOKEN && !e.SLACK_SIGNING_SECRET) details.push({ path: 'SLACK_SIGNING_SECRET', message: 'is required with SLACK_BOT_TOKEN (Basic Information → App Credentials)' });
+    if (!e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET) details.push({ path: 'SLACK_BOT_TOKEN', message: 'is required with SLACK_SIGNING_SECRET (OAuth & Permissions → Bot User OAuth Token)' });
+    if (e.SLACK_APP_TOKEN && !e.SLACK_BOT_TOKEN) details.push({ path: 'SLACK_BOT_TOKEN', message: 'is required with SLACK_APP_TOKEN' });
+    const appType = e.MICROSOFT_APP_TYPE ?? (e.MICROSOFT_APP_TENANT_ID ? 'SingleTenant' : 'MultiTenant');
+    if (e.MICROSOFT_APP_ID && appType !== 'UserAssignedMSI' && !e.MICROSOFT_APP_PASSWORD) details.push({ path: 'MICROSOFT_APP_PASSWORD', message: 'is required with MICROSOFT_APP_ID (the bot\'s client secret)' });
+    if (e.MICROSOFT_APP_ID && appType === 'SingleTenant' && !e.MICROSOFT_APP_TENANT_ID) details.push({ path: 'MICROSOFT_APP_TENANT_ID', message: 'is required when MICROSOFT_APP_TYPE=SingleTenant' });
+    if (!e.MICROSOFT_APP_ID && (e.MICROSOFT_APP_PASSWORD || e.MICROSOFT_APP_TENANT_ID)) details.push({ path: 'MICROSOFT_APP_ID', message: 'is required when other MICROSOFT_APP_* variables are set' });
+  }
   if (details.length || !e) throw new ConfigError(details);
   return {
     port: e.PORT,
@@ -78,5 +101,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     production: e.NODE_ENV === 'production',
     publicUrl: e.BATON_PUBLIC_URL,
     outboxPollMs: e.BATON_OUTBOX_POLL_MS,
+    slack: e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, apiUrl: e.SLACK_API_URL } : undefined,
+    teams: e.MICROSOFT_APP_ID
+      ? { appId: e.MICROSOFT_APP_ID, appPassword: e.MICROSOFT_APP_PASSWORD, tenantId: e.MICROSOFT_APP_TENANT_ID, appType: e.MICROSOFT_APP_TYPE ?? (e.MICROSOFT_APP_TENANT_ID ? 'SingleTenant' : 'MultiTenant') }
+      : undefined,
+    env,
   };
 }

@@ -114,7 +114,22 @@ export interface HandoffServiceDeps {
 }
 
 const handoffInclude = { account: true, owner: true, from: true } as const;
-type HandoffRow = Prisma.HandoffGetPayload<{ include: typeof handoffInclude }>;
+
+export interface ApplyArgs {
+  reasonCode?: string | undefined;
+  note?: string | undefined;
+  to?: string | undefined;
+  expectedVersion?: number | undefined;
+  /** Extra facts for the audit event and the outbox payload (e.g. the SLA step that fired). */
+  data?: Record<string, unknown>;
+  /**
+   * Runs inside the same transaction, after the guards pass and before the change is written:
+   * e.g. the SLA engine records its exactly-once firing row and the breach here. Throwing aborts
+   * the whole change.
+   */
+  inTransaction?: (tx: Tx, handoff: HandoffRow) => Promise<void>;
+}
+export type HandoffRow = Prisma.HandoffGetPayload<{ include: typeof handoffInclude }>;
 
 export interface IntakeResult {
   handoff: HandoffView;
@@ -311,7 +326,7 @@ export class HandoffService {
     handoffId: number,
     action: HandoffAction,
     actorId: string | null,
-    args: { reasonCode?: string | undefined; note?: string | undefined; to?: string | undefined; expectedVersion?: number | undefined; data?: Record<string, unknown> } = {},
+    args: ApplyArgs = {},
   ): Promise<HandoffView> {
     const now = this.deps.clock.now();
     const result = await this.withTx(async (tx) => {
@@ -333,6 +348,7 @@ export class HandoffService {
       if (actorId !== null && (USER_ACTIONS as readonly string[]).includes(action)) {
         validateActionArgs(action as UserAction, args, t?.rejectReasons ?? []);
       }
+      await args.inTransaction?.(tx, h);
       const policy = h.policy as unknown as PolicySnapshot;
       const update: Prisma.HandoffUncheckedUpdateManyInput = { status: decision.toStatus, version: decision.nextVersion, updatedAt: now };
       let newOwnerId: string | null = null;
@@ -380,12 +396,16 @@ export class HandoffService {
           update.escalationLevel = h.escalationLevel + 1;
           break;
         case 'post':
+        case 'nudge':
+        case 'snooze':
           break;
       }
-      const { count } = await tx.handoff.updateMany({ where: { id: h.id, version: h.version }, data: update });
-      if (count === 0) {
-        // Another transaction committed first. Re-read to tell the loser who won and when.
-        throw await this.conflictAfterRace(h.id, action);
+      if (!decision.annotation) {
+        const { count } = await tx.handoff.updateMany({ where: { id: h.id, version: h.version }, data: update });
+        if (count === 0) {
+          // Another transaction committed first. Re-read to tell the loser who won and when.
+          throw await this.conflictAfterRace(h.id, action);
+        }
       }
       const eventData: Record<string, unknown> = { ...(args.data ?? {}) };
       if (reason) eventData.reason = reason;
@@ -416,7 +436,8 @@ export class HandoffService {
           ownerId: newOwnerId ?? h.ownerId,
           timerToken: update.timerToken === undefined ? h.timerToken : update.timerToken,
           slaAcceptDueAt: (update.slaAcceptDueAt as Date | undefined)?.toISOString() ?? h.slaAcceptDueAt?.toISOString() ?? null,
-          slaFirstTouchDueAt: (update.slaFirstTouchDueAt as Date | null | undefined)?.toISOString() ?? null,
+          slaFirstTouchDueAt: (update.slaFirstTouchDueAt as Date | null | undefined)?.toISOString() ?? h.slaFirstTouchDueAt?.toISOString() ?? null,
+          ...(args.data ? { data: args.data } : {}),
         },
       }, now);
       return { id: h.id, from: decision.fromStatus, to: decision.toStatus, version: decision.nextVersion };
@@ -481,7 +502,8 @@ export class HandoffService {
   }
 
   private async lastChange(tx: Tx | Database['prisma'], handoffId: number, version: number): Promise<LastChange | null> {
-    const e = await tx.handoffEvent.findUnique({ where: { handoffId_version: { handoffId, version } } });
+    // The first event at a version is the change that produced it (annotations come after).
+    const e = await tx.handoffEvent.findFirst({ where: { handoffId, version }, orderBy: { id: 'asc' } });
     if (!e) return null;
     const by = e.actorId ? this.directory.byId.get(e.actorId) : undefined;
     return { action: e.type, by: by ? { id: by.id, name: by.name } : null, at: e.at };
@@ -652,6 +674,8 @@ function pastTense(action: HandoffAction): string {
     withdraw: 'withdrawn',
     touch: 'first_touch',
     post: 'posted',
+    nudge: 'nudged',
+    snooze: 'snoozed',
     escalate: 'escalated',
   };
   return map[action];

@@ -22,9 +22,9 @@ export const AWAITING_ACCEPT: readonly HandoffStatus[] = ['routed', 'posted', 'r
 export const OPEN_STATUSES: readonly HandoffStatus[] = [...AWAITING_ACCEPT, 'accepted'];
 export const CLOSED_STATUSES: readonly HandoffStatus[] = ['rejected', 'completed', 'withdrawn'];
 
-export const USER_ACTIONS = ['accept', 'reject', 'reassign', 'complete', 'withdraw', 'touch'] as const;
+export const USER_ACTIONS = ['accept', 'reject', 'reassign', 'complete', 'withdraw', 'touch', 'snooze'] as const;
 export type UserAction = (typeof USER_ACTIONS)[number];
-export const SYSTEM_ACTIONS = ['post', 'escalate', 'auto_reassign'] as const;
+export const SYSTEM_ACTIONS = ['post', 'escalate', 'auto_reassign', 'nudge'] as const;
 export type SystemAction = (typeof SYSTEM_ACTIONS)[number];
 export type HandoffAction = UserAction | SystemAction;
 
@@ -38,6 +38,11 @@ interface Rule {
   roles: readonly Role[];
   /** Past tense for messages: "already accepted by …". */
   verb: string;
+  /**
+   * An annotation is recorded (audit + outbox) but changes neither status nor version, so a
+   * reminder never makes someone's open card stale.
+   */
+  annotation?: true;
 }
 
 export const LIFECYCLE: Record<HandoffAction, Rule> = {
@@ -50,6 +55,8 @@ export const LIFECYCLE: Record<HandoffAction, Rule> = {
   post: { from: ['routed'], to: 'posted', roles: ['system'], verb: 'posted' },
   escalate: { from: AWAITING_ACCEPT, to: 'escalated', roles: ['system'], verb: 'escalated' },
   auto_reassign: { from: AWAITING_ACCEPT, to: 'reassigned', roles: ['system'], verb: 'reassigned' },
+  nudge: { from: OPEN_STATUSES, to: null, roles: ['system'], verb: 'nudged', annotation: true },
+  snooze: { from: OPEN_STATUSES, to: null, roles: ['owner', 'owner_lead', 'admin'], verb: 'snoozed', annotation: true },
 };
 
 export interface LastChange {
@@ -76,6 +83,7 @@ export interface Decision {
   fromStatus: HandoffStatus;
   toStatus: HandoffStatus;
   nextVersion: number;
+  annotation: boolean;
 }
 
 /** Decides whether an action applies; throws a typed error that says why not. */
@@ -104,7 +112,8 @@ export function decide(input: DecisionInput): Decision {
   if (input.action === 'touch' && input.firstTouchRecorded) {
     throw new ConflictError('The first touch was already recorded for this handoff.', input.lastChange?.by ?? undefined, input.lastChange?.at, 'already_touched');
   }
-  return { fromStatus: input.status, toStatus: rule.to ?? input.status, nextVersion: input.version + 1 };
+  const annotation = rule.annotation === true;
+  return { fromStatus: input.status, toStatus: rule.to ?? input.status, nextVersion: annotation ? input.version : input.version + 1, annotation };
 }
 
 function staleConflict(last: LastChange): ConflictError {

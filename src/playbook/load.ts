@@ -397,15 +397,20 @@ function checkActive(problems: Problems, index: Index, id: string | undefined, p
   }
 }
 
+function known(what: string, ids: Iterable<string>): string {
+  const list = [...ids];
+  return list.length ? ` (${what}: ${list.join(', ')})` : '';
+}
+
 function checkTeamRef(problems: Problems, index: Index, ref: string | undefined, path: Path): void {
   if (ref !== undefined && !index.teamIds.has(ref)) {
-    problems.add(path, `unknown team "${ref}"${didYouMean(ref, index.teamIds) || ` (teams: ${[...index.teamIds].join(', ')})`}`);
+    problems.add(path, `unknown team "${ref}"${didYouMean(ref, index.teamIds) || known('teams', index.teamIds)}`);
   }
 }
 
 function checkStageRef(problems: Problems, index: Index, ref: string | undefined, path: Path): void {
   if (ref !== undefined && !index.stageIds.has(ref)) {
-    problems.add(path, `unknown stage "${ref}"${didYouMean(ref, index.stageIds) || ` (stages: ${[...index.stageIds].join(', ')})`}`);
+    problems.add(path, `unknown stage "${ref}"${didYouMean(ref, index.stageIds) || known('stages', index.stageIds)}`);
   }
 }
 
@@ -521,8 +526,11 @@ function checkTransition(problems: Problems, index: Index, id: string, raw: unkn
   }
 }
 
-/** Packet fields one by one; returns what could be read (undefined when the packet itself is unusable). */
-function checkPacket(problems: Problems, raw: unknown, path: Path): Map<string, DraftField> | undefined {
+/**
+ * Packet fields one by one; undefined when the packet itself is unusable. A field that is
+ * present but broken maps to undefined, so criteria on it are not also called unknown.
+ */
+function checkPacket(problems: Problems, raw: unknown, path: Path): Map<string, DraftField | undefined> | undefined {
   if (raw === undefined || raw === null) {
     problems.add(path, '"packet" is required: list the fields this handoff must carry');
     return undefined;
@@ -530,9 +538,10 @@ function checkPacket(problems: Problems, raw: unknown, path: Path): Map<string, 
   const found = entries(problems, raw, path, 'packet field', ID_PATTERN);
   if (!isRecord(raw)) return undefined;
   if (found.length === 0) problems.add(path, 'a handoff packet needs at least one field');
-  const packet = new Map<string, DraftField>();
+  const packet = new Map<string, DraftField | undefined>();
   for (const [key, rawField] of found) {
     const fieldPath = [...path, key];
+    packet.set(key, undefined);
     const f = fields(problems, packetFieldShape, rawField, fieldPath, `packet field "${key}"`);
     if (!f || f.label === undefined || f.type === undefined || f.description === undefined) continue;
     const field: DraftField = {
@@ -570,15 +579,16 @@ function checkPacket(problems: Problems, raw: unknown, path: Path): Map<string, 
 type FieldKind = PacketField['type'] | 'account';
 
 /** Where a criterion reads from, and what kind of value lives there. */
-function criterionKind(problems: Problems, criterion: EntryCriterion, packet: Map<string, DraftField> | undefined, path: Path): { kind: FieldKind; field?: DraftField } | undefined {
+function criterionKind(problems: Problems, criterion: EntryCriterion, packet: Map<string, DraftField | undefined> | undefined, path: Path): { kind: FieldKind; field?: DraftField } | undefined {
   const match = /^(packet|account)\.([^.]+)$/.exec(criterion.field);
   if (match?.[1] === 'account' && (ACCOUNT_FIELDS as readonly string[]).includes(match[2] ?? '')) return { kind: 'account' };
   if (match?.[1] === 'packet' && match[2] !== undefined) {
     if (!packet) return undefined;
     const field = packet.get(match[2]);
     if (field) return { kind: field.type, field };
+    if (packet.has(match[2])) return undefined;
     const keys = [...packet.keys()];
-    problems.add([...path, 'field'], `no packet field "${match[2]}" in this transition${didYouMean(match[2], keys) || ` (fields: ${keys.join(', ')})`}`);
+    problems.add([...path, 'field'], `no packet field "${match[2]}" in this transition${didYouMean(match[2], keys) || known('fields', keys)}`);
     return undefined;
   }
   problems.add(
@@ -589,7 +599,7 @@ function criterionKind(problems: Problems, criterion: EntryCriterion, packet: Ma
 }
 
 /** Reports a criterion that reads a missing field or compares it with the wrong kind of value; true when sound. */
-function checkCriterionField(problems: Problems, criterion: EntryCriterion, packet: Map<string, DraftField> | undefined, path: Path): boolean {
+function checkCriterionField(problems: Problems, criterion: EntryCriterion, packet: Map<string, DraftField | undefined> | undefined, path: Path): boolean {
   const target = criterionKind(problems, criterion, packet, path);
   if (!target) return false;
   const { kind, field } = target;
@@ -648,9 +658,9 @@ function valueMismatch(kind: FieldKind, field: DraftField | undefined, value: un
 }
 
 /** The API example is built from the field examples; a handoff built from it must be accepted. */
-function checkExamplesMeetCriteria(problems: Problems, packet: Map<string, DraftField> | undefined, criteria: (EntryCriterion | undefined)[], path: Path): void {
+function checkExamplesMeetCriteria(problems: Problems, packet: Map<string, DraftField | undefined> | undefined, criteria: (EntryCriterion | undefined)[], path: Path): void {
   if (!packet) return;
-  const examples = Object.fromEntries([...packet].map(([key, f]) => [key, f.example]));
+  const examples = Object.fromEntries([...packet].map(([key, f]) => [key, f?.example]));
   criteria.forEach((criterion, i) => {
     const field = criterion?.field.startsWith('packet.') ? packet.get(criterion.field.slice('packet.'.length)) : undefined;
     // Unsound criteria and unusable examples are reported already; judging them here would only repeat it.
@@ -678,7 +688,7 @@ function checkQueue(problems: Problems, index: Index, raw: unknown, path: Path, 
   });
 }
 
-function checkRouting(problems: Problems, index: Index, raw: unknown, packet: Map<string, DraftField> | undefined, path: Path): void {
+function checkRouting(problems: Problems, index: Index, raw: unknown, packet: Map<string, DraftField | undefined> | undefined, path: Path): void {
   if (raw === undefined) return;
   if (!isRecord(raw)) {
     problems.add(path, `expected routing settings (rules, queue), got ${describeValue(raw)}`);

@@ -16,6 +16,8 @@ describe('lifecycle table', () => {
     post: { routed: 'posted' },
     escalate: { routed: 'escalated', posted: 'escalated', reassigned: 'escalated', escalated: 'escalated' },
     auto_reassign: { routed: 'reassigned', posted: 'reassigned', reassigned: 'reassigned', escalated: 'reassigned' },
+    nudge: { routed: 'routed', posted: 'posted', reassigned: 'reassigned', escalated: 'escalated', accepted: 'accepted' },
+    snooze: { routed: 'routed', posted: 'posted', reassigned: 'reassigned', escalated: 'escalated', accepted: 'accepted' },
   };
   for (const action of Object.keys(LIFECYCLE) as HandoffAction[]) {
     for (const status of STATUSES) {
@@ -23,7 +25,8 @@ describe('lifecycle table', () => {
       const roles = [...LIFECYCLE[action].roles];
       it(`${action} from ${status} → ${next ?? 'refused'}`, () => {
         const run = () => decide({ ...base, status, action, actorRoles: roles });
-        if (next) expect(run()).toEqual({ fromStatus: status, toStatus: next, nextVersion: 4 });
+        const annotation = LIFECYCLE[action].annotation === true;
+        if (next) expect(run()).toEqual({ fromStatus: status, toStatus: next, nextVersion: annotation ? 3 : 4, annotation });
         else expect(run).toThrow(ConflictError);
       });
     }

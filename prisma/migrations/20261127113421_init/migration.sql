@@ -151,6 +151,51 @@ CREATE TABLE "routing_cursor" (
     CONSTRAINT "routing_cursor_pkey" PRIMARY KEY ("queue_key","person_id")
 );
 
+-- CreateTable
+CREATE TABLE "sla_breach" (
+    "id" SERIAL NOT NULL,
+    "handoff_id" INTEGER NOT NULL,
+    "transition_id" TEXT NOT NULL,
+    "team_id" TEXT NOT NULL,
+    "kind" TEXT NOT NULL,
+    "owner_id" TEXT NOT NULL,
+    "due_at" TIMESTAMPTZ(3) NOT NULL,
+    "fired_at" TIMESTAMPTZ(3) NOT NULL,
+    "level" INTEGER NOT NULL,
+    "escalated_to_id" TEXT,
+
+    CONSTRAINT "sla_breach_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "sla_firing" (
+    "handoff_id" INTEGER NOT NULL,
+    "timer_token" TEXT NOT NULL,
+    "step" TEXT NOT NULL,
+    "fired_at" TIMESTAMPTZ(3) NOT NULL,
+
+    CONSTRAINT "sla_firing_pkey" PRIMARY KEY ("handoff_id","timer_token","step")
+);
+
+-- CreateTable
+CREATE TABLE "conversation_ref" (
+    "platform" TEXT NOT NULL,
+    "key" TEXT NOT NULL,
+    "reference" JSONB NOT NULL,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL,
+
+    CONSTRAINT "conversation_ref_pkey" PRIMARY KEY ("platform","key")
+);
+
+-- CreateTable
+CREATE TABLE "platform_event" (
+    "platform" TEXT NOT NULL,
+    "event_id" TEXT NOT NULL,
+    "received_at" TIMESTAMPTZ(3) NOT NULL,
+
+    CONSTRAINT "platform_event_pkey" PRIMARY KEY ("platform","event_id")
+);
+
 -- CreateIndex
 CREATE UNIQUE INDEX "person_email_key" ON "person"("email");
 
@@ -191,16 +236,28 @@ CREATE INDEX "handoff_status_created_at_idx" ON "handoff"("status", "created_at"
 CREATE INDEX "handoff_transition_id_created_at_idx" ON "handoff"("transition_id", "created_at");
 
 -- CreateIndex
-CREATE INDEX "handoff_event_type_at_idx" ON "handoff_event"("type", "at");
+CREATE INDEX "handoff_event_handoff_id_version_idx" ON "handoff_event"("handoff_id", "version");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "handoff_event_handoff_id_version_key" ON "handoff_event"("handoff_id", "version");
+CREATE INDEX "handoff_event_type_at_idx" ON "handoff_event"("type", "at");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "card_ref_handoff_id_platform_kind_conversation_id_key" ON "card_ref"("handoff_id", "platform", "kind", "conversation_id");
 
 -- CreateIndex
 CREATE INDEX "outbox_delivery_delivered_at_failed_at_available_at_idx" ON "outbox_delivery"("delivered_at", "failed_at", "available_at");
+
+-- CreateIndex
+CREATE INDEX "sla_breach_fired_at_idx" ON "sla_breach"("fired_at");
+
+-- CreateIndex
+CREATE INDEX "sla_breach_team_id_fired_at_idx" ON "sla_breach"("team_id", "fired_at");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "sla_breach_handoff_id_kind_due_at_level_key" ON "sla_breach"("handoff_id", "kind", "due_at", "level");
+
+-- CreateIndex
+CREATE INDEX "platform_event_received_at_idx" ON "platform_event"("received_at");
 
 -- AddForeignKey
 ALTER TABLE "person" ADD CONSTRAINT "person_team_id_fkey" FOREIGN KEY ("team_id") REFERENCES "team"("id") ON DELETE RESTRICT ON UPDATE CASCADE;

@@ -1,8 +1,9 @@
-/** `npm start`: run Baton until SIGINT/SIGTERM. */
-import { loadConfig } from './config.js';
-import { createLogger } from './logger.js';
-import { startBaton } from './app.js';
-import { BatonError } from './errors.js';
+/** `npm start`: the process entry. Composes the core (src/) with the platform adapters (bots/) and runs until SIGINT/SIGTERM. */
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { startBaton } from '../src/app.js';
+import { BatonError } from '../src/errors.js';
+import { platformPlugins } from './platforms.js';
 
 async function main(): Promise<void> {
   let config;
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   let baton;
   try {
-    baton = await startBaton({ config, log });
+    baton = await startBaton({ config, log, plugins: platformPlugins });
   } catch (err) {
     if (err instanceof BatonError) log.fatal(err.userMessage);
     else log.fatal({ err }, 'Baton failed to start');
