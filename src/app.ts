@@ -19,6 +19,7 @@ import { syncDirectory } from './directory.js';
 import { HandoffService } from './handoffs.js';
 import { OutboxDispatcher, type OutboxConsumer } from './outbox.js';
 import { createHttpApp } from './api/server.js';
+import { PlatformStore } from './platformStore.js';
 
 export interface BatonOptions {
   config: Config;
@@ -43,6 +44,7 @@ export interface BatonOptions {
 export interface CoreContext {
   config: Config;
   service: HandoffService;
+  platformStore: PlatformStore;
   db: Database;
   outbox: OutboxDispatcher;
   clock: Clock;
@@ -97,7 +99,7 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
 
   const plugins: Plugin[] = [];
   for (const factory of opts.plugins ?? []) {
-    const plugin = await factory({ config, service, db, outbox, clock, log });
+    const plugin = await factory({ config, service, platformStore: new PlatformStore(db, clock), db, outbox, clock, log });
     if (!plugin) continue;
     plugins.push(plugin);
     for (const c of plugin.consumers ?? []) outbox.register(c);

@@ -447,6 +447,19 @@ export class HandoffService {
     return this.get(result.id, { events: false });
   }
 
+  /**
+   * A platform delivered the card. The first platform moves routed → posted; later deliveries
+   * (the other platform, a retry) find it already posted and change nothing.
+   */
+  async markPosted(handoffId: number, platform: string): Promise<void> {
+    try {
+      await this.apply(handoffId, 'post', null, { data: { platform } });
+    } catch (err) {
+      if (err instanceof ConflictError) return;
+      throw err;
+    }
+  }
+
   private async conflictAfterRace(id: number, action: HandoffAction): Promise<ConflictError> {
     const h = await this.deps.db.prisma.handoff.findUnique({ where: { id } });
     const last = h ? await this.lastChange(this.deps.db.prisma, id, h.version) : null;

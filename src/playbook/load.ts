@@ -340,7 +340,7 @@ function check(problems: Problems, root: Record<string, unknown>): void {
   items(problems, root.admins, ['admins']).forEach((ref, i) => checkPersonRef(problems, index, ref, ['admins', i]));
   if (root.digest !== undefined) {
     part(problems, playbookSections.digest, root.digest, ['digest']);
-    if (isRecord(root.digest)) {
+    if (isRecord(root.digest) && Array.isArray(root.digest.subscribers)) {
       items(problems, root.digest.subscribers, ['digest', 'subscribers']).forEach((ref, i) =>
         checkPersonRef(problems, index, ref, ['digest', 'subscribers', i]),
       );
@@ -697,10 +697,14 @@ function checkRouting(problems: Problems, index: Index, raw: unknown, packet: Ma
   for (const key of Object.keys(raw)) {
     if (key !== 'rules' && key !== 'queue') problems.add([...path, key], unknownKeyMessage(key, ['rules', 'queue']));
   }
+  const names = new Set<string>();
   items(problems, raw.rules, [...path, 'rules']).forEach((item, i) => {
     const rulePath = [...path, 'rules', i];
     const rule = part(problems, routingRuleSchema, item, rulePath);
     if (!rule || !isRecord(item)) return;
+    // The router keeps a rule's round-robin position under its name.
+    if (names.has(rule.name)) problems.add([...rulePath, 'name'], `another rule of this transition is already called "${rule.name}"; rule names must be unique`);
+    names.add(rule.name);
     rule.when.forEach((criterion, j) => checkCriterionField(problems, criterion, packet, [...rulePath, 'when', j]));
     if (rule.assignTo !== undefined) {
       checkActive(problems, index, checkPersonRef(problems, index, rule.assignTo, [...rulePath, 'assignTo']), [...rulePath, 'assignTo'], 'assigned handoffs');

@@ -56,9 +56,10 @@ export interface TestBaton extends Baton {
   stop(): Promise<void>;
 }
 
-export async function startTestBaton(overrides: Partial<BatonOptions> = {}): Promise<TestBaton> {
+/** `env` adds environment variables (e.g. SLACK_BOT_TOKEN, SLACK_API_URL pointing at a fake). */
+export async function startTestBaton(overrides: Partial<BatonOptions> & { env?: Record<string, string> } = {}): Promise<TestBaton> {
   const fresh = overrides.db ? undefined : await freshDatabase();
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', BATON_API_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent', BATON_OUTBOX_POLL_MS: '100' });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', BATON_API_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent', BATON_OUTBOX_POLL_MS: '100', ...overrides.env });
   const baton = await startBaton({
     config,
     log: silentLog,

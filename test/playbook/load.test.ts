@@ -406,6 +406,17 @@ describe('playbook errors', () => {
       { path: 'digest.subscribers.1', message: `${at(text, 'diego@northwind')} unknown person "diego@northwind.example" (use the id or email of someone under people)` },
       { path: 'digest.subscribers.2', message: `${at(text, 'dieg0')} unknown person "dieg0"; did you mean "diego"?` },
     ]);
+    const twice = patch(
+      DEFAULT_TEXT,
+      '- name: APAC accounts go to the APAC SDR',
+      '- name: EMEA accounts go to the EMEA SDR',
+    );
+    expect(problemsOf(twice)).toEqual([
+      {
+        path: 'transitions.marketing_to_sdr.routing.rules.1.name',
+        message: `${at(twice, 'name: EMEA accounts go to the EMEA SDR', '      - field: account.region')} another rule of this transition is already called "EMEA accounts go to the EMEA SDR"; rule names must be unique`,
+      },
+    ]);
     const both = patch(DEFAULT_TEXT, 'assignTo: priya', 'assignTo: priya\n          queue: [marcus]');
     expect(problemsOf(both)).toEqual([
       {

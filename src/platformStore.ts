@@ -1,0 +1,68 @@
+/**
+ * What platform adapters persist, behind a small port so bots/ never talks to the database:
+ * where each card was posted (to update it in place), conversation references for proactive
+ * messages, and platform event ids already processed (Slack retries deliveries).
+ */
+import type { Prisma } from './generated/prisma/client.js';
+import type { Database } from './store/database.js';
+import type { Clock } from './clock.js';
+
+export interface CardLocation {
+  handoffId: number;
+  platform: string;
+  /** "channel" or "dm" */
+  kind: string;
+  conversationId: string;
+  /** null while a post is in flight: the intent is recorded before the platform call. */
+  messageId: string | null;
+}
+
+export class PlatformStore {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  async cards(handoffId: number, platform: string): Promise<CardLocation[]> {
+    const rows = await this.db.prisma.cardRef.findMany({ where: { handoffId, platform }, orderBy: { id: 'asc' } });
+    return rows.map((r) => ({ handoffId: r.handoffId, platform: r.platform, kind: r.kind, conversationId: r.conversationId, messageId: r.messageId }));
+  }
+
+  /** Records (or updates) where a card lives. Call with messageId null before posting, then with the id after. */
+  async saveCard(card: CardLocation): Promise<void> {
+    await this.db.prisma.cardRef.upsert({
+      where: { handoffId_platform_kind_conversationId: { handoffId: card.handoffId, platform: card.platform, kind: card.kind, conversationId: card.conversationId } },
+      create: { ...card },
+      update: card.messageId ? { messageId: card.messageId } : {},
+    });
+  }
+
+  async conversation<T>(platform: string, key: string): Promise<T | undefined> {
+    const row = await this.db.prisma.conversationRef.findUnique({ where: { platform_key: { platform, key } } });
+    return (row?.reference as T | undefined) ?? undefined;
+  }
+
+  async saveConversation(platform: string, key: string, reference: unknown): Promise<void> {
+    const value = reference as Prisma.InputJsonValue;
+    await this.db.prisma.conversationRef.upsert({
+      where: { platform_key: { platform, key } },
+      create: { platform, key, reference: value },
+      update: { reference: value },
+    });
+  }
+
+  /** True the first time an event id is seen; false for a retry or replay of it. */
+  async firstSeen(platform: string, eventId: string): Promise<boolean> {
+    const n = await this.db.prisma.$executeRaw`
+      INSERT INTO platform_event (platform, event_id, received_at) VALUES (${platform}, ${eventId}, ${this.clock.now()})
+      ON CONFLICT DO NOTHING`;
+    return n === 1;
+  }
+
+  /** Drops processed-event ids older than `olderThanMs` (Slack retries within minutes). */
+  async pruneEvents(olderThanMs: number): Promise<number> {
+    const cutoff = new Date(this.clock.now().getTime() - olderThanMs);
+    const r = await this.db.prisma.platformEvent.deleteMany({ where: { receivedAt: { lt: cutoff } } });
+    return r.count;
+  }
+}
