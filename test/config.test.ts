@@ -1,0 +1,55 @@
+import { spawnSync } from 'node:child_process';
+import { loadConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+describe('loadConfig', () => {
+  it('applies defaults with an empty environment (the embedded database under the project)', () => {
+    const c = loadConfig({}, '/srv/baton');
+    expect(c).toMatchObject({ port: 3000, databaseUrl: undefined, dataDir: '/srv/baton/.baton-data', playbookPath: '/srv/baton/playbook.yml', logLevel: 'info', slack: undefined, teams: undefined });
+  });
+
+  it('lists every invalid variable at once, without echoing values', () => {
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://root:hunter2@db/x', BATON_API_TOKEN: 'short', LOG_LEVEL: 'loud', SLACK_BOT_TOKEN: 'xoxb-1' });
+      throw new Error('expected ConfigError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const err = e as ConfigError;
+      expect(err.details!.map((d) => d.path).sort()).toEqual(['BATON_API_TOKEN', 'DATABASE_URL', 'LOG_LEVEL', 'PORT']);
+      expect(err.userMessage).not.toContain('hunter2');
+      expect(err.userMessage).toMatch(/^Baton cannot start; fix these environment variables:\n/);
+    }
+  });
+
+  it('checks platform credentials as pairs', () => {
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-123' })).toThrow(/SLACK_SIGNING_SECRET: is required with SLACK_BOT_TOKEN/);
+    expect(() => loadConfig({ MICROSOFT_APP_ID: 'abc' })).toThrow(/MICROSOFT_APP_PASSWORD: is required with MICROSOFT_APP_ID/);
+    expect(() => loadConfig({ MICROSOFT_APP_ID: 'abc', MICROSOFT_APP_PASSWORD: 'p', MICROSOFT_APP_TYPE: 'SingleTenant' })).toThrow(/MICROSOFT_APP_TENANT_ID: is required/);
+    const ok = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-123', SLACK_SIGNING_SECRET: 's', MICROSOFT_APP_ID: 'abc', MICROSOFT_APP_PASSWORD: 'p', MICROSOFT_APP_TENANT_ID: 't' });
+    expect(ok.slack).toEqual({ botToken: 'xoxb-123', signingSecret: 's', appToken: undefined, apiUrl: undefined });
+    expect(ok.teams).toMatchObject({ appId: 'abc', appType: 'SingleTenant', tenantId: 't' });
+  });
+
+  it('requires an API token in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/BATON_API_TOKEN: is required when NODE_ENV=production/);
+  });
+});
+
+describe('the process entry', () => {
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'bots/main.ts'], { env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8', timeout: 60_000 });
+
+  it('exits non-zero with one message listing every bad variable', () => {
+    const r = run({ PORT: 'x', LOG_LEVEL: 'loud' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Baton cannot start; fix these environment variables:');
+    expect(r.stderr).toContain('  - PORT:');
+    expect(r.stderr).toContain('  - LOG_LEVEL: must be one of');
+  });
+
+  it('exits non-zero naming the path of a playbook problem', () => {
+    const r = run({ BATON_PLAYBOOK: 'does-not-exist.yml', BATON_DATA_DIR: 'memory-unused', LOG_LEVEL: 'info' });
+    expect(r.status).toBe(1);
+    expect(r.stdout + r.stderr).toContain('does-not-exist.yml');
+  });
+});
