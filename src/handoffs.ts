@@ -28,7 +28,7 @@ import type { AccountRef, HandoffEventView, HandoffView, PersonRef } from './dom
 import { appendOutbox, type OutboxConsumer, type Tx } from './outbox.js';
 import type { Playbook, Transition } from './playbook/schema.js';
 import { evaluateEntryCriteria, validatePacket } from './playbook/packet.js';
-import { addBusinessTime } from './sla/businessTime.js';
+import { addBusinessTime, businessTimeBetween } from './sla/businessTime.js';
 import type { BusinessCalendar } from './sla/businessCalendar.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -356,6 +356,8 @@ export class HandoffService {
       switch (action) {
         case 'accept': {
           update.acceptedAt = now;
+          update.acceptWallS = seconds(now.getTime() - h.createdAt.getTime());
+          update.acceptBusinessS = seconds(businessTimeBetween(h.createdAt, now, policy.calendar));
           update.slaFirstTouchDueAt = addBusinessTime(now, policy.firstTouchMs, policy.calendar);
           update.timerToken = randomUUID();
           if (t) {
@@ -372,9 +374,12 @@ export class HandoffService {
         case 'complete':
           update.closedAt = now;
           update.timerToken = null;
+          if (action === 'reject') update.rejectReason = args.reasonCode ?? null;
           break;
         case 'touch':
           update.firstTouchAt = now;
+          update.firstTouchWallS = seconds(now.getTime() - h.createdAt.getTime());
+          update.firstTouchBusinessS = seconds(businessTimeBetween(h.createdAt, now, policy.calendar));
           update.timerToken = null;
           break;
         case 'reassign':
@@ -383,6 +388,7 @@ export class HandoffService {
           newOwnerId = target.ownerId;
           reason = target.reason;
           update.ownerId = target.ownerId;
+          update.reassignCount = { increment: 1 };
           update.acceptedAt = null;
           update.escalationLevel = 0;
           if (policy.escalation.restartSlaOnReassign || h.acceptedAt) {
@@ -692,6 +698,10 @@ function pastTense(action: HandoffAction): string {
     escalate: 'escalated',
   };
   return map[action];
+}
+
+function seconds(ms: number): number {
+  return Math.max(0, Math.round(ms / 1000));
 }
 
 export function nameKey(name: string): string {

@@ -8,7 +8,9 @@ import express, { type ErrorRequestHandler, type Express, type NextFunction, typ
 import type { Database } from '../store/database.js';
 import type { Logger } from '../logger.js';
 import type { HandoffService } from '../handoffs.js';
-import { asBatonError, BatonError, MalformedError, NotFoundError, PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors.js';
+import { asBatonError, BatonError, InvalidError, MalformedError, NotFoundError, PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError, type ErrorDetail } from '../errors.js';
+import { computeKpis, kpiCsv, type KpiFilter } from '../reports/kpis.js';
+import { accountTimeline } from '../reports/timeline.js';
 import { exampleRequest, packetJsonSchema } from '../playbook/packet.js';
 
 export interface HttpDeps {
@@ -123,11 +125,46 @@ export function createHttpApp(deps: HttpDeps): Express {
     res.json(await service.accountOwners(String(req.params.key)));
   });
 
+  api.get('/accounts/:key/timeline', async (req, res) => {
+    res.json(await accountTimeline(service, deps.db, String(req.params.key)));
+  });
+
+  api.get('/reports/kpis', async (req, res) => {
+    const q = req.query as Record<string, string | undefined>;
+    if (q.team && !service.directory.teams.has(q.team)) {
+      throw new InvalidError(`There is no team "${q.team}".`, [{ path: 'team', message: `unknown team; use one of ${[...service.directory.teams.keys()].join(', ')}` }]);
+    }
+    const filter = kpiFilter(q, new Date());
+    const report = await computeKpis(deps.db, service.playbook, filter);
+    if ((q.format ?? 'json') === 'csv') {
+      res.type('text/csv').set('Content-Disposition', `attachment; filename="baton-kpis-${report.period.from.slice(0, 10)}-${report.period.to.slice(0, 10)}.csv"`).send(kpiCsv(report));
+    } else res.json(report);
+  });
+
   app.use('/api', api);
 
   app.use((req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}.`)));
   app.use(errorHandler(log));
   return app;
+}
+
+/** from/to as ISO dates or datetimes; default: the 7 days up to now. */
+function kpiFilter(q: Record<string, string | undefined>, now: Date): KpiFilter {
+  const details: ErrorDetail[] = [];
+  const parse = (name: 'from' | 'to'): Date | undefined => {
+    const v = q[name];
+    if (!v) return undefined;
+    const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
+    if (Number.isNaN(d.getTime())) details.push({ path: name, message: `expected an ISO date like 2026-11-23 or 2026-11-23T00:00:00Z, got "${v}"` });
+    return d;
+  };
+  const to = parse('to') ?? now;
+  const from = parse('from') ?? new Date(to.getTime() - 7 * 86_400_000);
+  if (!details.length && from >= to) details.push({ path: 'from', message: 'must be before "to"' });
+  if (!details.length && to.getTime() - from.getTime() > 366 * 86_400_000) details.push({ path: 'from', message: 'the period can be at most 366 days' });
+  if (q.format && !['json', 'csv'].includes(q.format)) details.push({ path: 'format', message: 'must be json or csv' });
+  if (details.length) throw new InvalidError('The report request is invalid.', details);
+  return { from, to, team: q.team || undefined, asOf: now < to ? now : to };
 }
 
 function handoffId(raw: string | string[] | undefined): number {
