@@ -166,3 +166,21 @@ it('gives the account chain of custody across transitions, with the breach', asy
   ]);
   expect(r.json.owners.map((o: any) => [o.stage, o.owner.id])).toEqual([['b', 'cat'], ['c', 'eve']]);
 });
+
+describe('monthly review', () => {
+  it('groups failures by reason, finds packet fields named in rejection notes, and counts breaches by step', async () => {
+    const { monthlyReview } = await import('../../src/reports/review.js');
+    // One more rejection naming the "Note" field, in the same month.
+    const h = await at('2026-11-20T09:00:00Z', () => intake('a_to_b', 'cat', 'Dynamic'));
+    await at('2026-11-20T09:10:00Z', () => act(h, 'reject', 'cat', { reasonCode: 'dup', note: 'The note field is empty' }));
+    clock.set('2026-11-23T00:00:00Z');
+    const r = await monthlyReview(baton.db, baton.playbook, new Date('2026-11-01T00:00:00Z'), new Date('2026-12-01T00:00:00Z'));
+    expect(r.failures).toEqual([
+      { transition: 'a_to_b', transitionName: 'Alpha → Beta', outcome: 'rejected', reasonCode: 'dup', reasonLabel: 'Duplicate', count: 1 },
+      { transition: 'a_to_b', transitionName: 'Alpha → Beta', outcome: 'rejected', reasonCode: 'nope', reasonLabel: 'Not for us', count: 1 },
+      { transition: 'a_to_b', transitionName: 'Alpha → Beta', outcome: 'withdrawn', reasonCode: null, reasonLabel: null, count: 1 },
+    ]);
+    expect(r.fieldsNamedInRejections).toEqual([{ transition: 'a_to_b', field: 'note', label: 'Note', count: 1 }]);
+    expect(r.breachesByStep).toEqual([{ transition: 'a_to_c', transitionName: 'Alpha → Gamma', kind: 'accept', level: 1, count: 1, medianLateS: 1800 }]);
+  });
+});
