@@ -13,6 +13,8 @@ export interface KpiFilter {
   to: Date;
   /** Receiving team id; all teams when absent. */
   team?: string | undefined;
+  /** Several receiving teams (a lead's scope); combined with `team` when both are given. */
+  teams?: string[] | undefined;
   /** "Now" for open handoffs (waiting time, overdue); defaults to `to`. */
   asOf?: Date;
 }
@@ -119,7 +121,7 @@ WITH h AS (
     SELECT count(*)::int AS breaches, bool_or(sb.kind = 'accept') AS accept_breached
     FROM sla_breach sb WHERE sb.handoff_id = h.id
   ) b ON true
-  WHERE h.created_at >= $1 AND h.created_at < $2 AND ($3::text IS NULL OR h.team_id = $3)
+  WHERE h.created_at >= $1 AND h.created_at < $2 AND ($3::text[] IS NULL OR h.team_id = ANY($3))
 )
 SELECT
   GROUPING(transition_id)::int AS g_transition, GROUPING(team_id)::int AS g_team, transition_id, team_id,
@@ -152,17 +154,18 @@ export async function computeKpis(db: Database, pb: Playbook, filter: KpiFilter)
   const lengthMs = filter.to.getTime() - filter.from.getTime();
   const prevFrom = new Date(filter.from.getTime() - lengthMs);
   const asOf = filter.asOf ?? filter.to;
-  const team = filter.team ?? null;
+  const teams = filter.team || filter.teams ? [...(filter.team ? [filter.team] : []), ...(filter.teams ?? [])] : null;
+  const team = filter.team ?? (filter.teams?.length === 1 ? filter.teams[0]! : null);
   const [current, previous, reasons, breaches] = await Promise.all([
-    db.sql.query<RawRow>(AGGREGATE_SQL, [filter.from, filter.to, team, asOf]),
-    db.sql.query<RawRow>(AGGREGATE_SQL, [prevFrom, filter.from, team, filter.from]),
+    db.sql.query<RawRow>(AGGREGATE_SQL, [filter.from, filter.to, teams, asOf]),
+    db.sql.query<RawRow>(AGGREGATE_SQL, [prevFrom, filter.from, teams, filter.from]),
     db.sql.query<{ transition_id: string; reject_reason: string; n: number }>(
       `SELECT transition_id, reject_reason, count(*)::int AS n FROM handoff
-       WHERE created_at >= $1 AND created_at < $2 AND ($3::text IS NULL OR team_id = $3) AND status = 'rejected' AND reject_reason IS NOT NULL
+       WHERE created_at >= $1 AND created_at < $2 AND ($3::text[] IS NULL OR team_id = ANY($3)) AND status = 'rejected' AND reject_reason IS NOT NULL
        GROUP BY transition_id, reject_reason ORDER BY n DESC, transition_id, reject_reason LIMIT 10`,
-      [filter.from, filter.to, team],
+      [filter.from, filter.to, teams],
     ),
-    listBreaches(db, filter.from, filter.to, team, asOf, 20),
+    listBreaches(db, filter.from, filter.to, teams, asOf, 20),
   ]);
 
   const names = {
@@ -201,7 +204,7 @@ export async function computeKpis(db: Database, pb: Playbook, filter: KpiFilter)
 }
 
 /** Breaches fired in the period, worst (latest acceptance, or still waiting) first. */
-export async function listBreaches(db: Database, from: Date, to: Date, team: string | null, asOf: Date, limit: number): Promise<BreachRow[]> {
+export async function listBreaches(db: Database, from: Date, to: Date, teams: string[] | null, asOf: Date, limit: number): Promise<BreachRow[]> {
   const rows = await db.sql.query<{
     handoff_id: number;
     transition_id: string;
@@ -225,10 +228,10 @@ export async function listBreaches(db: Database, from: Date, to: Date, team: str
      JOIN account a ON a.id = h.account_id
      LEFT JOIN person p ON p.id = b.owner_id
      LEFT JOIN person e ON e.id = b.escalated_to_id
-     WHERE b.fired_at >= $1 AND b.fired_at < $2 AND ($3::text IS NULL OR b.team_id = $3)
+     WHERE b.fired_at >= $1 AND b.fired_at < $2 AND ($3::text[] IS NULL OR b.team_id = ANY($3))
      ORDER BY late_s DESC, b.id
      LIMIT $5`,
-    [from, to, team, asOf, limit],
+    [from, to, teams, asOf, limit],
   );
   return rows.map((r) => ({
     handoffId: r.handoff_id,

@@ -51,6 +51,9 @@ const act = (id: number, action: string, actor: string, extra: Record<string, un
 
 beforeAll(async () => {
   baton = await startTestBaton({ playbook: parsePlaybook(PLAYBOOK, 'kpi.yml'), clock });
+  // The fixture's breaches are inserted by hand: no SLA timers may fire on these past dates.
+  await baton.outbox.stop();
+  await baton.jobs.stop();
   // Previous week: H7 accepted after 30 min, on time.
   ids.h7 = await at('2026-11-10T10:00:00Z', () => intake('a_to_b', 'cat', 'Initech'));
   await at('2026-11-10T10:30:00Z', () => act(ids.h7!, 'accept', 'cat'));
@@ -182,5 +185,44 @@ describe('monthly review', () => {
     ]);
     expect(r.fieldsNamedInRejections).toEqual([{ transition: 'a_to_b', field: 'note', label: 'Note', count: 1 }]);
     expect(r.breachesByStep).toEqual([{ transition: 'a_to_c', transitionName: 'Alpha → Gamma', kind: 'accept', level: 1, count: 1, medianLateS: 1800 }]);
+  });
+});
+
+describe('weekly digest', () => {
+  it('covers the teams a lead leads, with week-over-week changes and an 8-week series', async () => {
+    const { buildDigest, previousWeek } = await import('../../src/reports/digest.js');
+    const dan = baton.playbook.people.find((p) => p.id === 'dan')!;
+    const period = previousWeek(new Date('2026-11-23T08:00:00Z'), 'UTC');
+    expect(period).toEqual({ from: new Date('2026-11-16T00:00:00Z'), to: new Date('2026-11-23T00:00:00Z') });
+    const d = await buildDigest(baton.db, baton.playbook, dan, period);
+    expect(d.scope).toEqual({ teamIds: ['gamma'], label: 'Gamma' });
+    expect(d.headline.volume).toEqual({ value: 2, previous: 0, change: 2, higherIsBetter: true });
+    expect(d.headline.breaches).toMatchObject({ value: 1, previous: 0, change: 1, higherIsBetter: false });
+    expect(d.headline.slaAttainment).toMatchObject({ value: 0, previous: null, change: null });
+    expect(d.worstBreaches.map((b) => b.handoffId)).toEqual([ids.h4]);
+    expect(d.series.weeks).toEqual(['2026-09-28', '2026-10-05', '2026-10-12', '2026-10-19', '2026-10-26', '2026-11-02', '2026-11-09', '2026-11-16']);
+    expect(d.series.transitions.map((t) => t.id)).toEqual(['a_to_c']);
+    expect(d.series.transitions[0]!.breaches).toEqual([0, 0, 0, 0, 0, 0, 0, 1]);
+    expect(d.series.overall.slaAttainment).toEqual([null, null, null, null, null, null, null, 0]);
+  });
+
+  it('renders the chart to a PNG offline', async () => {
+    const { buildDigest } = await import('../../src/reports/digest.js');
+    const { buildDigestChartSvg } = await import('../../blocks/chart.js');
+    const { Resvg } = await import('@resvg/resvg-js');
+    const eve = baton.playbook.people.find((p) => p.id === 'eve')!;
+    const d = await buildDigest(baton.db, baton.playbook, eve, { from: new Date('2026-11-16T00:00:00Z'), to: new Date('2026-11-23T00:00:00Z') });
+    expect(d.scope).toEqual({ teamIds: null, label: 'KPI Co' }); // Eve leads no team: the whole organisation
+    expect(d.series.transitions.map((t) => t.id)).toEqual(['a_to_b', 'a_to_c']);
+    expect(d.series.overall.slaAttainment.at(-1)).toBe(0.5);
+    expect(d.series.overall.slaAttainment.at(-2)).toBe(1);
+    const svg = buildDigestChartSvg(d.series, 'Breaches and SLA attainment, last 8 weeks');
+    const png = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(png.readUInt32BE(16)).toBe(960);
+    expect(png.readUInt32BE(20)).toBe(480);
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync('test-artifacts', { recursive: true });
+    writeFileSync('test-artifacts/digest-chart.png', png);
   });
 });
