@@ -28,7 +28,7 @@ const pb = await loadPlaybook('playbook.yml');
 const end = new Date('2026-11-23T00:00:00Z'); // a Monday
 const start = new Date(end.getTime() - 52 * 7 * 86_400_000);
 
-const [{ n }] = await db.sql.query<{ n: string }>('SELECT count(*)::text AS n FROM handoff');
+const n = (await db.sql.query<{ n: string }>('SELECT count(*)::text AS n FROM handoff'))[0]?.n ?? '0';
 if (Number(n) !== N) {
   console.log(`generating ${N.toLocaleString()} handoffs (found ${n})…`);
   const t0 = performance.now();
@@ -77,7 +77,7 @@ for (let i = 0; i < RUNS; i++) {
 }
 times.sort((a, b) => a - b);
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
-console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), PostgreSQL at ${db.description}`);
+console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${db.description}`);
 console.log(`history: ${Number(counts[0]!.h).toLocaleString()} handoffs, ${Number(counts[0]!.e).toLocaleString()} events, ${Number(counts[0]!.b).toLocaleString()} breaches; the week holds ${volume.toLocaleString()} handoffs`);
 console.log(`weekly KPI report (2 periods + reasons + breaches), ${RUNS} runs: median ${fmt(times[Math.floor(times.length / 2)]!)}, min ${fmt(times[0]!)}, max ${fmt(times.at(-1)!)} (first run includes a cold cache)`);
 if (!process.argv.includes('--keep')) {
