@@ -404,6 +404,7 @@ export class HandoffService {
         case 'post':
         case 'nudge':
         case 'snooze':
+        case 'sla_breach':
           break;
       }
       if (!decision.annotation) {
@@ -696,6 +697,8 @@ function pastTense(action: HandoffAction): string {
     nudge: 'nudged',
     snooze: 'snoozed',
     escalate: 'escalated',
+    // A first-touch breach is an escalation too (same event for the platforms: data.kind tells which SLA).
+    sla_breach: 'escalated',
   };
   return map[action];
 }
@@ -726,9 +729,15 @@ async function upsertAccount(tx: Tx, a: IntakeRequest['account'], now: Date) {
     if (a.region && a.region !== found.region) fill.region = a.region;
     return Object.keys(fill).length ? tx.account.update({ where: { id: found.id }, data: fill }) : found;
   }
-  return tx.account.create({
-    data: { name: a.name, nameKey: nameKey(a.name), crmId: a.crmId ?? null, domain: a.domain ?? null, segment: a.segment ?? null, region: a.region ?? null, createdAt: now },
-  });
+  // Two intakes for the same new account can race: ON CONFLICT waits for the other transaction
+  // and then yields to it, instead of aborting this one with a unique violation.
+  const inserted = await tx.$queryRaw<{ id: number }[]>`
+    INSERT INTO account (name, name_key, crm_id, domain, segment, region, created_at)
+    VALUES (${a.name}, ${nameKey(a.name)}, ${a.crmId ?? null}, ${a.domain ?? null}, ${a.segment ?? null}, ${a.region ?? null}, ${now})
+    ON CONFLICT DO NOTHING RETURNING id`;
+  const id = inserted[0]?.id ?? (await tx.account.findFirst({ where: { OR: or }, orderBy: { id: 'asc' }, select: { id: true } }))?.id;
+  if (id === undefined) throw new ConflictError('Another request changed this account at the same moment; please retry.', undefined, undefined, 'account_race');
+  return tx.account.findUniqueOrThrow({ where: { id } });
 }
 
 /** Serialises round-robin picks per queue across instances (a transaction-scoped advisory lock). */

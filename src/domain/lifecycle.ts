@@ -24,7 +24,7 @@ export const CLOSED_STATUSES: readonly HandoffStatus[] = ['rejected', 'completed
 
 export const USER_ACTIONS = ['accept', 'reject', 'reassign', 'complete', 'withdraw', 'touch', 'snooze'] as const;
 export type UserAction = (typeof USER_ACTIONS)[number];
-export const SYSTEM_ACTIONS = ['post', 'escalate', 'auto_reassign', 'nudge'] as const;
+export const SYSTEM_ACTIONS = ['post', 'escalate', 'auto_reassign', 'nudge', 'sla_breach'] as const;
 export type SystemAction = (typeof SYSTEM_ACTIONS)[number];
 export type HandoffAction = UserAction | SystemAction;
 
@@ -56,6 +56,9 @@ export const LIFECYCLE: Record<HandoffAction, Rule> = {
   escalate: { from: AWAITING_ACCEPT, to: 'escalated', roles: ['system'], verb: 'escalated' },
   auto_reassign: { from: AWAITING_ACCEPT, to: 'reassigned', roles: ['system'], verb: 'reassigned' },
   nudge: { from: OPEN_STATUSES, to: null, roles: ['system'], verb: 'nudged', annotation: true },
+  // The first-touch SLA breached: recorded and escalated along the chain, but the owner keeps it
+  // and it stays accepted (escalate/auto_reassign are for handoffs nobody has accepted yet).
+  sla_breach: { from: ['accepted'], to: null, roles: ['system'], verb: 'flagged as breached', annotation: true },
   snooze: { from: OPEN_STATUSES, to: null, roles: ['owner', 'owner_lead', 'admin'], verb: 'snoozed', annotation: true },
 };
 

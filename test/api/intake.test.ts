@@ -225,3 +225,13 @@ describe('actions', () => {
     expect(rejected.handoffs.every((x: any) => x.status === 'rejected')).toBe(true);
   });
 });
+
+describe('concurrent intakes for one new account', () => {
+  it('creates one account and every handoff (no unique-violation 500)', async () => {
+    const t = transitions[0];
+    const account = { name: 'Race Condition Ltd', domain: `race-${Date.now()}.example`, crmId: `crm-race-${Date.now()}` };
+    const results = await Promise.all(Array.from({ length: 10 }, () => baton.api('POST', '/api/handoffs', { ...t.example, account })));
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(201));
+    expect(new Set(results.map((r) => r.json.account.id)).size).toBe(1);
+  });
+});

@@ -17,6 +17,7 @@ describe('lifecycle table', () => {
     escalate: { routed: 'escalated', posted: 'escalated', reassigned: 'escalated', escalated: 'escalated' },
     auto_reassign: { routed: 'reassigned', posted: 'reassigned', reassigned: 'reassigned', escalated: 'reassigned' },
     nudge: { routed: 'routed', posted: 'posted', reassigned: 'reassigned', escalated: 'escalated', accepted: 'accepted' },
+    sla_breach: { accepted: 'accepted' },
     snooze: { routed: 'routed', posted: 'posted', reassigned: 'reassigned', escalated: 'escalated', accepted: 'accepted' },
   };
   for (const action of Object.keys(LIFECYCLE) as HandoffAction[]) {

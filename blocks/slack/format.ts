@@ -1,0 +1,168 @@
+/**
+ * Small text helpers shared by the Slack builders: date tokens, people, statuses, packet values.
+ * Everything user-supplied goes through `escapeMrkdwn` before it reaches mrkdwn.
+ */
+import type { HandoffEventView, HandoffView, PersonRef } from '../../src/domain/view.js';
+import type { HandoffStatus } from '../../src/domain/lifecycle.js';
+import type { PacketField, Transition } from '../../src/playbook/schema.js';
+import { escapeMrkdwn } from './limits.js';
+
+/**
+ * A Slack date token: every reader sees the time in their own zone. The fallback (UTC) shows
+ * where tokens are not rendered (notifications, old clients).
+ */
+export function slackDate(iso: string | Date, format = '{date_short_pretty} at {time}'): string {
+  const d = typeof iso === 'string' ? new Date(iso) : iso;
+  const unix = Math.floor(d.getTime() / 1000);
+  const fallback = d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  return `<!date^${unix}^${format}|${fallback}>`;
+}
+
+/** "2h 15m", "3d 4h", "45m", "under a minute". */
+export function humanDuration(ms: number): string {
+  const abs = Math.abs(ms);
+  const m = Math.floor(abs / 60_000);
+  if (m < 1) return 'under a minute';
+  const d = Math.floor(m / 1440);
+  const h = Math.floor((m % 1440) / 60);
+  const mm = m % 60;
+  if (d > 0) return h ? `${d}d ${h}h` : `${d}d`;
+  if (h > 0) return mm ? `${h}h ${mm}m` : `${h}h`;
+  return `${mm}m`;
+}
+
+/** "in 2h 15m" or "overdue by 35m", relative to `now`. */
+export function countdown(dueIso: string, now: Date): string {
+  const ms = new Date(dueIso).getTime() - now.getTime();
+  return ms >= 0 ? `in ${humanDuration(ms)}` : `overdue by ${humanDuration(ms)}`;
+}
+
+export function isOverdue(dueIso: string | null, now: Date): boolean {
+  return dueIso !== null && new Date(dueIso).getTime() < now.getTime();
+}
+
+const SLACK_ID = /^[UW][A-Z0-9]{2,}$/;
+
+/** A person as a Slack mention when we know their Slack id (trusted, from the playbook), else their escaped name. */
+export function personText(p: Pick<PersonRef, 'name' | 'slackUserId'> | null | undefined): string {
+  if (!p) return 'Baton';
+  if (p.slackUserId && SLACK_ID.test(p.slackUserId)) return `<@${p.slackUserId}>`;
+  return escapeMrkdwn(p.name);
+}
+
+/** The plain name, for plain_text objects and notification text. */
+export function personName(p: Pick<PersonRef, 'name'> | null | undefined): string {
+  return p?.name ?? 'Baton';
+}
+
+export const STATUS_LABEL: Record<HandoffStatus, string> = {
+  routed: 'Awaiting acceptance',
+  posted: 'Awaiting acceptance',
+  reassigned: 'Reassigned, awaiting acceptance',
+  escalated: 'Escalated, awaiting acceptance',
+  accepted: 'Accepted',
+  rejected: 'Rejected',
+  completed: 'Completed',
+  withdrawn: 'Withdrawn',
+};
+
+export const STATUS_EMOJI: Record<HandoffStatus, string> = {
+  routed: ':large_blue_circle:',
+  posted: ':large_blue_circle:',
+  reassigned: ':arrows_counterclockwise:',
+  escalated: ':rotating_light:',
+  accepted: ':white_check_mark:',
+  rejected: ':no_entry_sign:',
+  completed: ':checkered_flag:',
+  withdrawn: ':leftwards_arrow_with_hook:',
+};
+
+/** The event that produced the current version (the first one at that version; annotations come after). */
+export function lastChange(view: HandoffView): HandoffEventView | undefined {
+  return view.events?.find((e) => e.version === view.version);
+}
+
+/** Which deadline `slaDueAt` is, in words. */
+export function deadlineLabel(view: HandoffView): string {
+  return view.status === 'accepted' ? 'First touch due' : 'Accept by';
+}
+
+export interface PacketEntry {
+  key: string;
+  label: string;
+  /** Long values (text, lists) get a full-width section; short ones share a fields grid. */
+  long: boolean;
+  /** Unescaped display text. */
+  value: string;
+}
+
+/** The packet in the playbook's field order (then any extra keys), as display text. Empty values are left out. */
+export function packetEntries(view: Pick<HandoffView, 'packet'>, transition: Pick<Transition, 'packet'> | undefined): PacketEntry[] {
+  const out: PacketEntry[] = [];
+  const seen = new Set<string>();
+  const fields: PacketField[] = transition?.packet ?? [];
+  for (const f of fields) {
+    seen.add(f.key);
+    const v = view.packet[f.key];
+    if (v === undefined || v === null || v === '') continue;
+    out.push({ key: f.key, label: f.label, long: f.type === 'text' || f.type === 'list' || isLong(v), value: displayValue(v) });
+  }
+  for (const [key, v] of Object.entries(view.packet)) {
+    if (seen.has(key) || v === undefined || v === null || v === '') continue;
+    out.push({ key, label: key, long: isLong(v), value: displayValue(v) });
+  }
+  return out;
+}
+
+function isLong(v: unknown): boolean {
+  return Array.isArray(v) || (typeof v === 'string' && v.length > 120) || (typeof v === 'object' && v !== null);
+}
+
+/** Lists become bullets, booleans Yes/No; anything else as text. */
+export function displayValue(v: unknown): string {
+  if (Array.isArray(v)) return v.map((x) => `• ${displayValue(x)}`).join('\n');
+  if (typeof v === 'boolean') return v ? 'Yes' : 'No';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v) ?? '';
+}
+
+/** What the SLA engine puts in `data` of nudge/escalation events; read defensively (any field may be absent). */
+export interface SlaEventData {
+  kind?: string;
+  point?: string;
+  dueAt?: string;
+  level?: number;
+  escalatedTo?: { id: string; name: string };
+}
+
+export function readSlaData(data: unknown): SlaEventData {
+  if (typeof data !== 'object' || data === null) return {};
+  const d = data as Record<string, unknown>;
+  const out: SlaEventData = {};
+  if (typeof d.kind === 'string') out.kind = d.kind;
+  if (typeof d.point === 'string' || typeof d.point === 'number') out.point = String(d.point);
+  if (typeof d.dueAt === 'string' && !Number.isNaN(Date.parse(d.dueAt))) out.dueAt = d.dueAt;
+  if (typeof d.level === 'number' && Number.isFinite(d.level)) out.level = d.level;
+  const to = d.escalatedTo;
+  if (typeof to === 'object' && to !== null) {
+    const t = to as Record<string, unknown>;
+    if (typeof t.id === 'string') out.escalatedTo = { id: t.id, name: typeof t.name === 'string' ? t.name : t.id };
+  }
+  return out;
+}
+
+/** "accept SLA" / "first-touch SLA" from the SLA engine's `kind` (mrkdwn-safe: it comes from another module's data). */
+export function slaKindLabel(kind: string | undefined): string {
+  if (!kind) return 'SLA';
+  if (/touch/i.test(kind)) return 'first-touch SLA';
+  if (/accept/i.test(kind)) return 'accept SLA';
+  return `${escapeMrkdwn(kind.replace(/_/g, ' ').slice(0, 60))} SLA`;
+}
+
+/** "50%" for 0.5, or the point as given (mrkdwn-safe). */
+export function pointLabel(point: string | undefined): string | undefined {
+  if (point === undefined) return undefined;
+  const n = Number(point);
+  return Number.isFinite(n) && n > 0 && n <= 1 ? `${Math.round(n * 100)}%` : escapeMrkdwn(point.slice(0, 60));
+}

@@ -1,0 +1,113 @@
+/**
+ * Messages around the card: audit events as thread replies, SLA reminders and escalations (with
+ * a Snooze button), and the ephemeral answers to a click that could not be applied.
+ */
+import type { Button, KnownBlock } from '@slack/types';
+import type { HandoffEventView, HandoffView } from '../../src/domain/view.js';
+import type { HandoffStatus } from '../../src/domain/lifecycle.js';
+import { CARD_ACTIONS, encodeSlackButtonValue } from '../actions.js';
+import { LIMITS, escapeMrkdwn, plain, safeMrkdwn, truncate } from './limits.js';
+import { STATUS_LABEL, countdown, personText, pointLabel, readSlaData, slackDate, slaKindLabel } from './format.js';
+import type { SlackMessage } from './card.js';
+import { timelineLine } from './modals.js';
+
+/** Audit events the card itself already shows, so they get no thread reply. */
+export const SILENT_EVENTS: readonly string[] = ['received', 'routed', 'posted'];
+
+/** One audit event, as a reply in the card's thread. */
+export function buildEventReply(event: HandoffEventView, reasons: readonly { code: string; label: string }[] = []): SlackMessage {
+  const line = timelineLine(event, reasons).replace(/^• /, '');
+  return {
+    text: truncate(line, LIMITS.messageText),
+    blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(line, LIMITS.contextText) }] }],
+  };
+}
+
+function title(view: HandoffView): string {
+  return `*${safeMrkdwn(view.transitionName, 200)} · ${safeMrkdwn(view.account.name, 300)}* (#${view.id})`;
+}
+
+function button(action: keyof typeof CARD_ACTIONS, label: string, view: HandoffView, style?: 'primary' | 'danger'): Button {
+  const b: Button = { type: 'button', action_id: CARD_ACTIONS[action].slack, text: plain(label, LIMITS.buttonText), value: encodeSlackButtonValue(view.id, view.version) };
+  if (style) b.style = style;
+  return b;
+}
+
+/** DM to the owner when an SLA point passes. `data` comes from the SLA engine and is read defensively. */
+export function buildNudgeMessage(view: HandoffView, data: unknown, now: Date): SlackMessage {
+  const sla = readSlaData(data);
+  const due = sla.dueAt ?? view.slaDueAt;
+  const point = pointLabel(sla.point);
+  const lead = `:alarm_clock: Reminder${point ? ` (${point} of the ${slaKindLabel(sla.kind)} used)` : ''}: ${title(view)} is waiting for you.`;
+  const dueLine = due ? `\n${view.status === 'accepted' ? 'First touch due' : 'Accept by'} ${slackDate(due)} (${countdown(due, now)}).` : '';
+  const buttons: Button[] = [];
+  if (view.status !== 'accepted') buttons.push(button('accept', 'Accept', view, 'primary'));
+  buttons.push(button('snooze', 'Snooze', view), button('details', 'Full packet', view));
+  return {
+    text: truncate(`Reminder: ${escapeMrkdwn(view.transitionName)} for ${escapeMrkdwn(view.account.name)} is waiting for you`, LIMITS.messageText),
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: truncate(lead + dueLine, LIMITS.sectionText) } },
+      { type: 'actions', block_id: `nudge_${view.id}`, elements: buttons },
+    ] satisfies KnownBlock[],
+  };
+}
+
+/** Posted in the team channel and sent to the escalation target when an SLA is breached. */
+export function buildEscalationMessage(view: HandoffView, data: unknown, now: Date): SlackMessage {
+  const sla = readSlaData(data);
+  const due = sla.dueAt ?? view.slaDueAt;
+  const level = sla.level ?? view.escalationLevel;
+  const target = sla.escalatedTo ? ` to ${escapeMrkdwn(sla.escalatedTo.name)}` : '';
+  const text =
+    `:rotating_light: *Escalated${target}* (level ${level}): ${title(view)} breached its ${slaKindLabel(sla.kind)}.` +
+    `\nOwner ${personText(view.owner)} · ${STATUS_LABEL[view.status]}${due ? ` · was due ${slackDate(due)} (${countdown(due, now)})` : ''}`;
+  return {
+    text: truncate(`Escalated: ${escapeMrkdwn(view.transitionName)} for ${escapeMrkdwn(view.account.name)} breached its SLA`, LIMITS.messageText),
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) } },
+      { type: 'actions', block_id: `escalation_${view.id}`, elements: [button('reassign', 'Reassign', view), button('snooze', 'Snooze', view), button('details', 'Full packet', view)] },
+    ] satisfies KnownBlock[],
+  };
+}
+
+/** Why a click did nothing, in words; rendered as an ephemeral message. */
+export type ActionRefusal =
+  | { kind: 'forbidden'; message: string }
+  | { kind: 'conflict'; status: HandoffStatus | undefined; by: string | undefined; at: Date | undefined; message: string }
+  | { kind: 'unknown_user'; slackUserId: string }
+  | { kind: 'invalid'; message: string }
+  | { kind: 'error'; message: string };
+
+export function buildRefusal(r: ActionRefusal): SlackMessage {
+  let text: string;
+  switch (r.kind) {
+    case 'forbidden':
+      text = `:no_entry: ${escapeMrkdwn(r.message)}`;
+      break;
+    case 'conflict':
+      text =
+        r.status && r.by && r.at
+          ? `:information_source: This handoff was already ${STATUS_LABEL[r.status].toLowerCase()} by ${escapeMrkdwn(r.by)} at ${slackDate(r.at)}. Nothing was changed.`
+          : r.status && r.at
+            ? `:information_source: This handoff was already ${STATUS_LABEL[r.status].toLowerCase()} at ${slackDate(r.at)}. Nothing was changed.`
+            : `:information_source: ${escapeMrkdwn(r.message)}`;
+      break;
+    case 'unknown_user':
+      text = `:wave: You're not in the Baton playbook yet, so Baton can't tell which handoffs are yours. Ask RevOps to add you (Slack member id \`${escapeMrkdwn(r.slackUserId)}\`).`;
+      break;
+    case 'invalid':
+      text = `:warning: ${escapeMrkdwn(r.message)}`;
+      break;
+    case 'error':
+      text = `:warning: ${escapeMrkdwn(r.message)}`;
+      break;
+  }
+  const t = truncate(text, LIMITS.sectionText);
+  return { text: t, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: t } }] };
+}
+
+/** A short confirmation (e.g. after Snooze). */
+export function buildNotice(text: string): SlackMessage {
+  const t = truncate(escapeMrkdwn(text), LIMITS.sectionText);
+  return { text: t, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: t } }] };
+}

@@ -1,0 +1,275 @@
+/**
+ * Bolt listeners: each acknowledges Slack first (well within its 3 seconds), then makes one core
+ * call and renders the answer. Modals open straight away because trigger ids expire. Refusals
+ * from the core become ephemeral messages; card updates come from the gateway (outbox), not here.
+ */
+import type { AckFn, App, BlockAction, ButtonAction, RespondFn, ViewResponseAction, ViewSubmitAction } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { HandoffService } from '../../src/handoffs.js';
+import type { PlatformStore } from '../../src/platformStore.js';
+import type { Clock } from '../../src/clock.js';
+import type { Logger } from '../../src/logger.js';
+import type { Person } from '../../src/playbook/schema.js';
+import type { UserAction } from '../../src/domain/lifecycle.js';
+import { parseCommand, runCommand } from '../../src/commands.js';
+import { ConflictError } from '../../src/errors.js';
+import { CARD_ACTIONS, SLACK_VIEWS, slackButtonValue, slackModalMetadata, type SlackModalMetadata } from '../../blocks/actions.js';
+import { buildDetailsModal, buildReassignModal, buildRejectModal, MODAL_INPUTS, type ReassignCandidate } from '../../blocks/slack/modals.js';
+import { buildNotice, buildRefusal, type ActionRefusal } from '../../blocks/slack/notices.js';
+import { buildCommandReply, SLASH_COMMAND } from '../../blocks/slack/commands.js';
+import { buildHomeView } from '../../blocks/slack/home.js';
+import { lastChange } from '../../blocks/slack/format.js';
+import type { SlackMessage } from '../../blocks/slack/card.js';
+import { availableActions } from './render.js';
+import { refusalFor } from './refusals.js';
+import type { SlackUserMapper } from './users.js';
+import { SLACK_PLATFORM } from './gateway.js';
+
+export interface ListenerDeps {
+  service: HandoffService;
+  store: PlatformStore;
+  users: SlackUserMapper;
+  clock: Clock;
+  log: Logger;
+}
+
+/** Where to answer the person who clicked: the response_url of a message, else an ephemeral in the channel, else their DM. */
+interface Audience {
+  userId: string;
+  respond?: RespondFn | undefined;
+  channelId?: string | undefined;
+  client: WebClient;
+}
+
+export function registerListeners(app: App, deps: ListenerDeps): void {
+  const { service, store, users, clock, log } = deps;
+
+  async function tell(to: Audience, message: SlackMessage): Promise<void> {
+    try {
+      if (to.respond) {
+        await to.respond({ response_type: 'ephemeral', replace_original: false, text: message.text, blocks: message.blocks });
+      } else if (to.channelId) {
+        await to.client.chat.postEphemeral({ channel: to.channelId, user: to.userId, text: message.text, blocks: message.blocks });
+      } else {
+        await to.client.chat.postMessage({ channel: to.userId, text: message.text, blocks: message.blocks });
+      }
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err), userId: to.userId }, 'Slack: could not answer a user');
+    }
+  }
+
+  /** The clicker as a playbook person; tells them when they are not in it. */
+  async function actor(to: Audience): Promise<Person | undefined> {
+    try {
+      const p = await users.personFor(to.userId);
+      if (!p) await tell(to, buildRefusal({ kind: 'unknown_user', slackUserId: to.userId }));
+      return p;
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'Slack: could not look up a user');
+      await tell(to, buildRefusal({ kind: 'error', message: 'Slack did not answer when Baton looked you up. Please try again in a moment.' }));
+      return undefined;
+    }
+  }
+
+  async function refuse(to: Audience, err: unknown, handoffId: number): Promise<void> {
+    const r = await refusalFor(err, handoffId, service);
+    if (r.kind === 'error' && !(err instanceof Error && 'userMessage' in err)) log.error({ err, handoffId }, 'Slack: an action failed');
+    await tell(to, buildRefusal(r));
+  }
+
+  /**
+   * One core action with the version the card showed. The card is drawn before Baton records its
+   * own delivery ("posted"), so a click that lands before the redraw carries the previous version;
+   * when nothing but Baton's own delivery or reminders happened since, the person saw the same
+   * situation and the action is applied to the current version.
+   */
+  async function act(handoffId: number, req: { action: UserAction; actor: string; expectedVersion: number; note?: string | undefined; reasonCode?: string; to?: string }) {
+    try {
+      return await service.act(handoffId, req);
+    } catch (err) {
+      if (!(err instanceof ConflictError) || err.code !== 'stale_version') throw err;
+      const view = await service.get(handoffId);
+      const since = (view.events ?? []).filter((e) => e.version > req.expectedVersion);
+      if (!since.length || !since.every((e) => e.actor === null && (e.type === 'posted' || e.type === 'nudged'))) throw err;
+      return service.act(handoffId, { ...req, expectedVersion: view.version });
+    }
+  }
+
+  function audienceOf(body: BlockAction, respond: RespondFn | undefined, client: WebClient): Audience {
+    return { userId: body.user.id, respond: body.response_url ? respond : undefined, channelId: body.channel?.id, client };
+  }
+
+  // Slack retries an event it thinks we missed (X-Slack-Retry-Num); handle each event id once.
+  app.use(async ({ body, next }) => {
+    const b = body as { type?: unknown; event_id?: unknown };
+    if (b.type === 'event_callback' && typeof b.event_id === 'string' && !(await store.firstSeen(SLACK_PLATFORM, b.event_id))) {
+      log.info({ eventId: b.event_id }, 'Slack: ignoring a retried event already handled');
+      return;
+    }
+    await next();
+  });
+
+  // ---- Buttons that act directly: Accept, Log first touch, Complete, Snooze
+  const direct: { action: UserAction; id: string; done?: string }[] = [
+    { action: 'accept', id: CARD_ACTIONS.accept.slack },
+    { action: 'touch', id: CARD_ACTIONS.touch.slack },
+    { action: 'complete', id: CARD_ACTIONS.complete.slack },
+    { action: 'snooze', id: CARD_ACTIONS.snooze.slack, done: 'Snoozed: the next reminder waits.' },
+  ];
+  for (const d of direct) {
+    app.action<BlockAction<ButtonAction>>(d.id, async ({ ack, body, action, respond, client }) => {
+      await ack();
+      const to = audienceOf(body, respond, client);
+      const value = slackButtonValue.safeParse(action.value);
+      if (!value.success) return tell(to, buildRefusal({ kind: 'invalid', message: 'This button is from an unknown card.' }));
+      const person = await actor(to);
+      if (!person) return;
+      try {
+        await act(value.data.handoffId, { action: d.action, actor: person.id, expectedVersion: value.data.version });
+        if (d.done) await tell(to, buildNotice(d.done));
+      } catch (err) {
+        await refuse(to, err, value.data.handoffId);
+      }
+    });
+  }
+
+  // ---- Buttons that open a modal: Reject, Reassign, Full packet
+  async function openModal(kind: 'reject' | 'reassign' | 'details', args: { ack: () => Promise<void>; body: BlockAction; action: ButtonAction; respond: RespondFn; client: WebClient }): Promise<void> {
+    const { ack, body, action, respond, client } = args;
+    await ack();
+    const to = audienceOf(body, respond, client);
+    const value = slackButtonValue.safeParse(action.value);
+    if (!value.success) return tell(to, buildRefusal({ kind: 'invalid', message: 'This button is from an unknown card.' }));
+    const person = await actor(to);
+    if (!person) return;
+    let view;
+    try {
+      view = await service.get(value.data.handoffId);
+    } catch (err) {
+      return refuse(to, err, value.data.handoffId);
+    }
+    const t = service.transition(view.transition);
+    if (kind !== 'details' && !availableActions(view.status).includes(kind)) {
+      const change = lastChange(view);
+      return tell(to, buildRefusal({ kind: 'conflict', status: view.status, by: change?.actor?.name, at: change ? new Date(change.at) : undefined, message: `This handoff is ${view.status}.` }));
+    }
+    const channelId = body.channel?.id;
+    const modal =
+      kind === 'reject'
+        ? buildRejectModal(view, { reasons: t?.rejectReasons ?? [], channelId })
+        : kind === 'reassign'
+          ? buildReassignModal(view, { people: reassignCandidates(service, view.owner.id, view.teamId), channelId })
+          : buildDetailsModal(view, { transition: t, now: clock.now() });
+    try {
+      await client.views.open({ trigger_id: body.trigger_id, view: modal });
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err), handoffId: view.id }, 'Slack: could not open a modal');
+      await tell(to, buildRefusal({ kind: 'error', message: 'Slack did not open the form in time. Please click again.' }));
+    }
+  }
+  app.action<BlockAction<ButtonAction>>(CARD_ACTIONS.reject.slack, (a) => openModal('reject', a));
+  app.action<BlockAction<ButtonAction>>(CARD_ACTIONS.reassign.slack, (a) => openModal('reassign', a));
+  app.action<BlockAction<ButtonAction>>(CARD_ACTIONS.details.slack, (a) => openModal('details', a));
+
+  // ---- Modal submissions: check the form, close the modal at once, then act
+  async function submit(kind: 'reject' | 'reassign', args: { ack: AckFn<ViewResponseAction>; body: ViewSubmitAction; client: WebClient }): Promise<void> {
+    const { ack, body, client } = args;
+    const values = body.view.state.values;
+    let meta: SlackModalMetadata;
+    try {
+      meta = slackModalMetadata.parse(JSON.parse(body.view.private_metadata));
+    } catch {
+      await ack();
+      return;
+    }
+    const pick = (ids: { block: string; action: string }) => values[ids.block]?.[ids.action];
+    const errors: Record<string, string> = {};
+    let reasonCode: string | undefined;
+    let to: string | undefined;
+    let note: string | undefined;
+    if (kind === 'reject') {
+      reasonCode = pick(MODAL_INPUTS.rejectReason)?.selected_option?.value;
+      note = pick(MODAL_INPUTS.rejectNote)?.value?.trim() || undefined;
+      if (!reasonCode) errors[MODAL_INPUTS.rejectReason.block] = 'Pick a reason.';
+      if (!note) errors[MODAL_INPUTS.rejectNote.block] = 'Say what is missing or wrong.';
+    } else {
+      to = pick(MODAL_INPUTS.reassignTo)?.selected_option?.value;
+      note = pick(MODAL_INPUTS.reassignNote)?.value?.trim() || undefined;
+      if (!to) errors[MODAL_INPUTS.reassignTo.block] = 'Pick a person or the queue.';
+      if (!note) errors[MODAL_INPUTS.reassignNote.block] = 'Give a reason.';
+    }
+    if (Object.keys(errors).length) {
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
+    await ack();
+    const audience: Audience = { userId: body.user.id, channelId: meta.channelId, client };
+    const person = await actor(audience);
+    if (!person) return;
+    try {
+      await act(meta.handoffId, { action: kind, actor: person.id, expectedVersion: meta.version, note, ...(reasonCode ? { reasonCode } : {}), ...(to ? { to } : {}) });
+    } catch (err) {
+      await refuse(audience, err, meta.handoffId);
+    }
+  }
+  app.view<ViewSubmitAction>(SLACK_VIEWS.reject, (a) => submit('reject', a));
+  app.view<ViewSubmitAction>(SLACK_VIEWS.reassign, (a) => submit('reassign', a));
+
+  // ---- /handoff owner|mine|team|show|help
+  app.command(SLASH_COMMAND, async ({ ack, command, respond, client }) => {
+    await ack();
+    const to: Audience = { userId: command.user_id, respond, client };
+    const person = await actor(to);
+    if (!person) return;
+    const now = clock.now();
+    try {
+      const result = await runCommand(service, person, parseCommand(command.text ?? ''), now);
+      await tell(to, buildCommandReply(result, { now, transitionOf: (id) => service.transition(id) }));
+    } catch (err) {
+      log.error({ err }, 'Slack: a command failed');
+      await tell(to, buildRefusal({ kind: 'error', message: 'Baton could not answer that right now. Please try again.' }));
+    }
+  });
+
+  // ---- App Home
+  app.event('app_home_opened', async ({ event, client }) => {
+    if (event.tab !== 'home') return;
+    const now = clock.now();
+    let person: Person | undefined;
+    try {
+      person = await users.personFor(event.user);
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'Slack: could not look up a user for App Home');
+      return;
+    }
+    let view;
+    if (!person) view = buildHomeView({ now, person: undefined, slackUserId: event.user, mine: [] });
+    else {
+      const mine = await runCommand(service, person, { kind: 'mine' }, now);
+      const leads = service.playbook.teams.filter((t) => t.leadId === person.id || t.headId === person.id);
+      let breaches;
+      if (leads.length) {
+        const team = await runCommand(service, person, { kind: 'team' }, now);
+        if (team.kind === 'list') {
+          const ids = new Set(team.breachedIds);
+          breaches = { teams: leads.map((t) => t.name).join(', '), handoffs: team.handoffs.filter((h) => ids.has(h.id)) };
+        }
+      }
+      view = buildHomeView({ now, person, slackUserId: event.user, mine: mine.kind === 'list' ? mine.handoffs : [], breaches });
+    }
+    await client.views.publish({ user_id: event.user, view });
+  });
+
+  app.error(async (err) => {
+    log.error({ err: err.message, code: err.code }, 'Slack: a listener failed');
+  });
+}
+
+/** Active people other than the owner: the receiving team first, then everyone else, by name. */
+export function reassignCandidates(service: HandoffService, ownerId: string, teamId: string): ReassignCandidate[] {
+  const teams = service.directory.teams;
+  return service.playbook.people
+    .filter((p) => p.active && p.id !== ownerId)
+    .sort((a, b) => Number(b.teamId === teamId) - Number(a.teamId === teamId) || a.name.localeCompare(b.name))
+    .map((p) => ({ id: p.id, name: p.name, teamName: teams.get(p.teamId)?.name }));
+}
