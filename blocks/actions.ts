@@ -48,6 +48,17 @@ export const slackModalMetadata = z.object({
 });
 export type SlackModalMetadata = z.infer<typeof slackModalMetadata>;
 
+/**
+ * Teams: ids of the inputs on a handoff card. Adaptive Cards refuse duplicate input ids in one
+ * card, so the reject and reassign forms (two ShowCards of the same card) each have their own.
+ */
+export const TEAMS_INPUTS = {
+  rejectReason: 'rejectReason',
+  rejectNote: 'rejectNote',
+  reassignTo: 'reassignTo',
+  reassignNote: 'reassignNote',
+} as const;
+
 /** Teams Action.Execute `data`. Input fields of the card arrive merged into it. */
 export const teamsActionData = z.object({
   handoffId: z.number().int().positive(),
@@ -55,6 +66,10 @@ export const teamsActionData = z.object({
   reasonCode: z.string().max(100).optional(),
   note: z.string().max(3000).optional(),
   to: z.string().max(320).optional(),
+  [TEAMS_INPUTS.rejectReason]: z.string().max(100).optional(),
+  [TEAMS_INPUTS.rejectNote]: z.string().max(3000).optional(),
+  [TEAMS_INPUTS.reassignTo]: z.string().max(320).optional(),
+  [TEAMS_INPUTS.reassignNote]: z.string().max(3000).optional(),
 });
 export type TeamsActionData = z.infer<typeof teamsActionData>;
 

@@ -1,0 +1,178 @@
+/**
+ * Wording shared by the Teams cards: status lines, packet values, the SLA event data. Pure; the
+ * result is either Baton's own text (safe for TextBlocks) or raw text that callers put in TextRuns.
+ */
+import type { HandoffEventView, HandoffView } from '../../src/domain/view.js';
+import type { HandoffStatus } from '../../src/domain/lifecycle.js';
+import type { PacketField, Transition } from '../../src/playbook/schema.js';
+import { localDateTime, md } from './card.js';
+
+export const STATUS_LABEL: Record<HandoffStatus, string> = {
+  routed: 'Awaiting acceptance',
+  posted: 'Awaiting acceptance',
+  reassigned: 'Reassigned, awaiting acceptance',
+  escalated: 'Escalated, awaiting acceptance',
+  accepted: 'Accepted',
+  rejected: 'Rejected',
+  completed: 'Completed',
+  withdrawn: 'Withdrawn',
+};
+
+const STATUS_ICON: Record<HandoffStatus, string> = {
+  routed: '🔵',
+  posted: '🔵',
+  reassigned: '🔄',
+  escalated: '🚨',
+  accepted: '✅',
+  rejected: '⛔',
+  completed: '🏁',
+  withdrawn: '↩️',
+};
+
+export type Tone = 'default' | 'good' | 'warning' | 'attention';
+
+export const STATUS_TONE: Record<HandoffStatus, Tone> = {
+  routed: 'default',
+  posted: 'default',
+  reassigned: 'default',
+  escalated: 'attention',
+  accepted: 'good',
+  rejected: 'warning',
+  completed: 'good',
+  withdrawn: 'default',
+};
+
+/** The event that produced the current version (the first one at that version; annotations come after). */
+export function lastChange(view: HandoffView): HandoffEventView | undefined {
+  return view.events?.find((e) => e.version === view.version);
+}
+
+export interface StatusLine {
+  /** Markdown-safe: Baton's wording, playbook names through `md`, date tokens. */
+  text: string;
+  /** Free text someone typed (a reject note): goes into a TextRun. */
+  note?: string;
+}
+
+/** "✅ Accepted by Amelia Hughes · {{DATE}} {{TIME}}", "🔵 Awaiting acceptance by Amelia Hughes". */
+export function statusLine(view: HandoffView, rejectReasons: readonly { code: string; label: string }[] = []): StatusLine {
+  const icon = STATUS_ICON[view.status];
+  const e = lastChange(view);
+  const by = e?.actor ? ` by ${md(e.actor.name)}` : e ? ' by Baton' : '';
+  const when = e ? ` · ${localDateTime(e.at)}` : '';
+  const owner = md(view.owner.name);
+  switch (view.status) {
+    case 'routed':
+    case 'posted':
+      return { text: `${icon} Awaiting acceptance by ${owner}` };
+    case 'reassigned': {
+      const reason = reasonOf(e);
+      return { text: `${icon} Reassigned to ${owner}${by}${when}${reason ? ` (${md(reason)})` : ''} — awaiting acceptance`, ...(e?.note ? { note: e.note } : {}) };
+    }
+    case 'escalated':
+      return { text: `${icon} SLA breached — escalated${view.escalationLevel > 0 ? ` (step ${view.escalationLevel})` : ''}; still awaiting acceptance by ${owner}` };
+    case 'accepted':
+      return { text: `${icon} Accepted${by}${when}${view.firstTouchAt ? ` · first touch ${localDateTime(view.firstTouchAt)}` : ''}` };
+    case 'rejected': {
+      const label = e?.reasonCode ? (rejectReasons.find((r) => r.code === e.reasonCode)?.label ?? e.reasonCode) : undefined;
+      return { text: `${icon} Rejected${by}${when}${label ? `: ${md(label)}` : ''}`, ...(e?.note ? { note: e.note } : {}) };
+    }
+    case 'completed':
+      return { text: `${icon} Completed${by}${when}` };
+    case 'withdrawn':
+      return { text: `${icon} Withdrawn${by}${when}`, ...(e?.note ? { note: e.note } : {}) };
+  }
+}
+
+function reasonOf(e: HandoffEventView | undefined): string | undefined {
+  const d = e?.data;
+  if (typeof d === 'object' && d !== null && typeof (d as Record<string, unknown>).reason === 'string') return (d as Record<string, string>).reason;
+  return undefined;
+}
+
+/** Which deadline `slaDueAt` is, in words. */
+export function deadlineLabel(view: HandoffView): string {
+  return view.status === 'accepted' ? 'First touch due' : 'Accept by';
+}
+
+export interface PacketEntry {
+  key: string;
+  label: string;
+  /** Raw display text (for TextRuns); lists have one entry per item. */
+  items: string[];
+  list: boolean;
+}
+
+/** The packet in the playbook's field order (then any extra keys). Empty values are left out. */
+export function packetEntries(view: Pick<HandoffView, 'packet'>, transition: Pick<Transition, 'packet'> | undefined): PacketEntry[] {
+  const out: PacketEntry[] = [];
+  const seen = new Set<string>();
+  const fields: PacketField[] = transition?.packet ?? [];
+  for (const f of fields) {
+    seen.add(f.key);
+    const v = view.packet[f.key];
+    if (isEmpty(v)) continue;
+    out.push(entry(f.key, f.label, v));
+  }
+  for (const [key, v] of Object.entries(view.packet)) {
+    if (seen.has(key) || isEmpty(v)) continue;
+    out.push(entry(key, key, v));
+  }
+  return out;
+}
+
+function entry(key: string, label: string, v: unknown): PacketEntry {
+  if (Array.isArray(v)) return { key, label, items: v.map(displayValue), list: true };
+  return { key, label, items: [displayValue(v)], list: false };
+}
+
+function isEmpty(v: unknown): boolean {
+  return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
+}
+
+/** Booleans as Yes/No; anything that is not text as JSON. */
+export function displayValue(v: unknown): string {
+  if (typeof v === 'boolean') return v ? 'Yes' : 'No';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v) ?? '';
+}
+
+/** What the SLA engine puts in `data` of nudge/escalation events; read defensively (any field may be absent). */
+export interface SlaEventData {
+  kind?: string;
+  point?: string;
+  dueAt?: string;
+  level?: number;
+  escalatedTo?: { id: string; name: string };
+}
+
+export function readSlaData(data: unknown): SlaEventData {
+  if (typeof data !== 'object' || data === null) return {};
+  const d = data as Record<string, unknown>;
+  const out: SlaEventData = {};
+  if (typeof d.kind === 'string') out.kind = d.kind;
+  if (typeof d.point === 'string' || typeof d.point === 'number') out.point = String(d.point);
+  if (typeof d.dueAt === 'string' && !Number.isNaN(Date.parse(d.dueAt))) out.dueAt = d.dueAt;
+  if (typeof d.level === 'number' && Number.isFinite(d.level)) out.level = d.level;
+  const to = d.escalatedTo;
+  if (typeof to === 'object' && to !== null) {
+    const t = to as Record<string, unknown>;
+    if (typeof t.id === 'string') out.escalatedTo = { id: t.id, name: typeof t.name === 'string' ? t.name : t.id };
+  }
+  return out;
+}
+
+/** "first touch" / "acceptance", from the SLA event's kind. */
+export function slaKindLabel(kind: string | undefined): string {
+  if (!kind) return 'the SLA';
+  return /touch/i.test(kind) ? 'the first-touch SLA' : /accept/i.test(kind) ? 'the accept SLA' : 'the SLA';
+}
+
+/** "50 %" for 0.5 or "50%", else the point as given. */
+export function pointLabel(point: string | undefined): string | undefined {
+  if (point === undefined) return undefined;
+  const n = Number(point.replace('%', ''));
+  if (!Number.isFinite(n)) return point;
+  return n > 0 && n <= 1 ? `${Math.round(n * 100)} %` : `${Math.round(n)} %`;
+}
