@@ -20,6 +20,13 @@ import { HandoffService } from './handoffs.js';
 import { OutboxDispatcher, type OutboxConsumer } from './outbox.js';
 import { createHttpApp } from './api/server.js';
 import { PlatformStore } from './platformStore.js';
+import { createJobScheduler, type JobSchedulerOptions } from './jobs/agendaScheduler.js';
+import type { JobScheduler } from './jobs/scheduler.js';
+import { SlaEngine } from './sla/engine.js';
+import { DigestScheduler } from './digest.js';
+import { createReports, type Reports } from './reports/index.js';
+import { crmWebhooks } from './webhooks/routes.js';
+import { createMetrics, type Metrics } from './metrics.js';
 
 export interface BatonOptions {
   config: Config;
@@ -38,17 +45,26 @@ export interface BatonOptions {
    * adding a platform touches bots/ and blocks/ only.
    */
   plugins?: PluginFactory[];
+  /**
+   * Tuning of the Agenda job scheduler (tests, benchmarks); defaults suit production. With `db`
+   * on PostgreSQL, pass `databaseUrl` (of that database) so Agenda gets its own pool and NOTIFY.
+   */
+  jobs?: Partial<Pick<JobSchedulerOptions, 'databaseUrl' | 'processEveryMs' | 'lockLifetimeMs' | 'concurrency' | 'lockLimit' | 'backoff' | 'instanceName'>>;
 }
 
 /** What the core hands a platform adapter. */
 export interface CoreContext {
   config: Config;
   service: HandoffService;
+  /** KPIs, timelines and digests for commands and digest delivery. */
+  reports: Reports;
   platformStore: PlatformStore;
   db: Database;
   outbox: OutboxDispatcher;
   clock: Clock;
   log: Logger;
+  /** The jobs port, e.g. to show a handoff's pending SLA timers: `jobs.list({ match: { handoffId } })`. Optional so hand-built contexts (tests) need not make one. */
+  jobs?: JobScheduler;
 }
 
 export interface Plugin {
@@ -71,6 +87,13 @@ export interface Baton {
   db: Database;
   service: HandoffService;
   outbox: OutboxDispatcher;
+  reports: Reports;
+  digests: DigestScheduler;
+  /** Agenda, for SLA timers. */
+  jobs: JobScheduler;
+  /** Counters behind GET /metrics (per process). */
+  metrics: Metrics;
+  sla: SlaEngine;
   playbook: Playbook;
   log: Logger;
   close(): Promise<void>;
@@ -97,23 +120,45 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
   for (const c of opts.consumers ?? []) outbox.register(c);
   const service = new HandoffService({ db, playbook, clock, log: log.child({ component: 'handoffs' }), consumers: () => outbox.list(), afterCommit: () => outbox.wake() });
 
+  // SLA timers: Agenda on the same database (its table is created here, once, before any worker).
+  let jobs: JobScheduler;
+  try {
+    // With a database handed in, config.databaseUrl may name another one: only use it for ours.
+    jobs = await createJobScheduler({ db, databaseUrl: ownDb ? config.databaseUrl : undefined, log: log.child({ component: 'jobs' }), ...opts.jobs });
+  } catch (err) {
+    if (ownDb) await db.close();
+    throw err;
+  }
+  // Before anything defines a job: wraps the service and the jobs port to count and time them.
+  const metrics: Metrics = createMetrics({ service, jobs, outbox, clock });
+  const digests = new DigestScheduler({ db, playbook, jobs, clock, log: log.child({ component: 'digest' }), consumers: () => outbox.list(), afterCommit: () => outbox.wake() });
+  digests.register();
+  const reports = createReports({ db, playbook, service, digests, publicUrl: config.publicUrl });
+  const sla = new SlaEngine({ service, db, jobs, clock, log: log.child({ component: 'sla' }) });
+  sla.register();
+  outbox.register(sla);
+
   const plugins: Plugin[] = [];
   for (const factory of opts.plugins ?? []) {
-    const plugin = await factory({ config, service, platformStore: new PlatformStore(db, clock), db, outbox, clock, log });
+    const plugin = await factory({ config, service, reports, platformStore: new PlatformStore(db, clock), db, outbox, clock, log, jobs });
     if (!plugin) continue;
     plugins.push(plugin);
     for (const c of plugin.consumers ?? []) outbox.register(c);
   }
 
   const apiToken = config.apiToken ?? developmentToken(config.dataDir, log);
-  const mounts = [...(opts.mounts ?? []), ...plugins.flatMap((p) => (p.mount ? [p.mount.bind(p)] : []))];
-  const app = createHttpApp({ service, db, log: log.child({ component: 'http' }), apiToken, mounts });
+  const mounts = [...(opts.mounts ?? []), crmWebhooks({ config, service, clock, log }), ...plugins.flatMap((p) => (p.mount ? [p.mount.bind(p)] : []))];
+  const app = createHttpApp({ service, db, log: log.child({ component: 'http' }), apiToken, mounts, metrics });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   server.keepAliveTimeout = 65_000;
   const port = (server.address() as AddressInfo).port;
   outbox.start();
+  // Only now: a timer that came due while the app was down fires at once, and its nudge or
+  // escalation must find every platform's outbox consumer registered.
+  await jobs.start();
+  await digests.armAll();
   for (const p of plugins) await p.start?.();
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info({ url, database: db.description, playbook: config.playbookPath, transitions: playbook.transitions.length, people: playbook.people.length, platforms: plugins.map((p) => p.name) }, 'Baton is listening');
@@ -127,6 +172,11 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
     db,
     service,
     outbox,
+    jobs,
+    metrics,
+    sla,
+    reports,
+    digests,
     playbook,
     log,
     close() {
@@ -136,6 +186,7 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
           server.closeAllConnections();
         });
         for (const p of plugins) await p.stop?.().catch((err: unknown) => log.warn({ err, plugin: p.name }, 'plugin failed to stop cleanly'));
+        await jobs.stop();
         await outbox.stop();
         if (ownDb) await db.close();
       })();

@@ -8,13 +8,31 @@ import type { AccountRef, HandoffView, PersonRef } from './domain/view.js';
 import { AWAITING_ACCEPT, OPEN_STATUSES } from './domain/lifecycle.js';
 import { BatonError, InvalidError, NotFoundError } from './errors.js';
 import type { Person } from './playbook/schema.js';
+import type { KpiReport } from './reports/kpis.js';
+import type { AccountTimeline } from './reports/timeline.js';
+import type { DigestView } from './reports/digest.js';
 
 export type Command =
   | { kind: 'help'; unknown?: string }
   | { kind: 'owner'; query: string }
   | { kind: 'mine' }
   | { kind: 'team'; lead?: string }
-  | { kind: 'show'; id: number };
+  | { kind: 'show'; id: number }
+  | { kind: 'timeline'; query: string }
+  | { kind: 'stats'; days: number; team?: string }
+  | { kind: 'digest'; action: 'subscribe' | 'unsubscribe' | 'now' | 'status' };
+
+/**
+ * Reports the commands need (KPIs, timelines, digests), provided by the app; a platform that
+ * runs without them answers those commands with an error instead of failing.
+ */
+export interface CommandReports {
+  kpis(filter: { from: Date; to: Date; team?: string | undefined }): Promise<KpiReport>;
+  timeline(accountKey: string): Promise<AccountTimeline>;
+  digestPreview(person: Person, now: Date): Promise<DigestView>;
+  setDigestSubscription(personId: string, subscribed: boolean): Promise<{ subscribed: boolean; nextAt: Date | null }>;
+  digestStatus(personId: string, now: Date): Promise<{ subscribed: boolean; nextAt: Date | null }>;
+}
 
 export interface CommandHelp {
   usage: string;
@@ -27,6 +45,9 @@ export const COMMAND_HELP: CommandHelp[] = [
   { usage: 'mine', description: 'Your open handoffs, most urgent first' },
   { usage: 'team [@lead]', description: "Your team's open and breached handoffs, oldest first" },
   { usage: 'show <id>', description: "One handoff's packet and timeline" },
+  { usage: 'timeline <account>', description: "The account's chain of custody across every handoff" },
+  { usage: 'stats [7d|30d|90d] [team]', description: 'Handoff KPIs for a period' },
+  { usage: 'digest subscribe|unsubscribe|now', description: 'The weekly breach digest: subscribe, stop, or get a preview now' },
   { usage: 'help', description: 'This list' },
 ];
 
@@ -53,6 +74,26 @@ export function parseCommand(text: string): Command {
       const id = Number(arg.replace(/^#/, ''));
       return Number.isSafeInteger(id) && id > 0 ? { kind: 'show', id } : { kind: 'help', unknown: 'show needs a handoff number: try `show 42`' };
     }
+    case 'timeline':
+    case 'history':
+      return arg ? { kind: 'timeline', query: arg } : { kind: 'help', unknown: 'timeline needs an account: try `timeline acme.com`' };
+    case 'stats':
+    case 'kpis': {
+      let days = 7;
+      let team: string | undefined;
+      for (const part of rest) {
+        const m = /^(\d{1,3})d$/i.exec(part);
+        if (m) days = Number(m[1]);
+        else team = part;
+      }
+      if (![7, 30, 90].includes(days)) return { kind: 'help', unknown: 'stats periods are 7d, 30d or 90d' };
+      return team ? { kind: 'stats', days, team } : { kind: 'stats', days };
+    }
+    case 'digest': {
+      const action = (rest[0] ?? 'status').toLowerCase();
+      if (action === 'subscribe' || action === 'unsubscribe' || action === 'now' || action === 'status') return { kind: 'digest', action };
+      return { kind: 'help', unknown: 'digest takes subscribe, unsubscribe or now' };
+    }
     default:
       return { kind: 'help', unknown: `I don't know "${head}".` };
   }
@@ -64,14 +105,21 @@ export type CommandResult =
   | { kind: 'owner'; account: AccountRef; owners: { stage: string; stageName: string; owner: PersonRef; since: string }[]; open: HandoffView[] }
   | { kind: 'list'; title: string; empty: string; handoffs: HandoffView[]; breachedIds: number[] }
   | { kind: 'show'; handoff: HandoffView }
+  | { kind: 'timeline'; timeline: AccountTimeline }
+  | { kind: 'stats'; title: string; report: KpiReport }
+  | { kind: 'digest_preview'; digest: DigestView }
+  | { kind: 'digest_subscription'; subscribed: boolean; nextAt: string | null; changed: boolean }
   | { kind: 'error'; message: string };
 
 /**
  * Answers a command for `actor` (already mapped to a playbook person by the adapter).
  * Domain errors become `{ kind: 'error' }` with their user message; anything else propagates.
  */
-export async function runCommand(service: HandoffService, actor: Person, cmd: Command, now: Date): Promise<CommandResult> {
+export async function runCommand(service: HandoffService, actor: Person, cmd: Command, now: Date, reports?: CommandReports): Promise<CommandResult> {
   try {
+    if ((cmd.kind === 'timeline' || cmd.kind === 'stats' || cmd.kind === 'digest') && !reports) {
+      return { kind: 'error', message: 'Reports are not available on this Baton.' };
+    }
     switch (cmd.kind) {
       case 'help':
         return { kind: 'help', ...(cmd.unknown ? { problem: cmd.unknown } : {}), commands: COMMAND_HELP };
@@ -100,6 +148,29 @@ export async function runCommand(service: HandoffService, actor: Person, cmd: Co
       }
       case 'show':
         return { kind: 'show', handoff: await service.get(cmd.id) };
+      case 'timeline':
+        return { kind: 'timeline', timeline: await reports!.timeline(cmd.query) };
+      case 'stats': {
+        let team: string | undefined;
+        if (cmd.team) {
+          const wanted = stripMention(cmd.team).toLowerCase();
+          const match = service.playbook.teams.find((t) => t.id === wanted || t.name.toLowerCase() === wanted);
+          if (!match) return { kind: 'error', message: `There is no team "${cmd.team}". Teams: ${service.playbook.teams.map((t) => t.id).join(', ')}.` };
+          team = match.id;
+        }
+        const report = await reports!.kpis({ from: new Date(now.getTime() - cmd.days * 86_400_000), to: now, team });
+        const scope = team ? service.directory.teams.get(team)?.name ?? team : 'all teams';
+        return { kind: 'stats', title: `Handoff KPIs, last ${cmd.days} days, ${scope}`, report };
+      }
+      case 'digest': {
+        if (cmd.action === 'now') return { kind: 'digest_preview', digest: await reports!.digestPreview(actor, now) };
+        if (cmd.action === 'status') {
+          const s = await reports!.digestStatus(actor.id, now);
+          return { kind: 'digest_subscription', subscribed: s.subscribed, nextAt: s.nextAt?.toISOString() ?? null, changed: false };
+        }
+        const s = await reports!.setDigestSubscription(actor.id, cmd.action === 'subscribe');
+        return { kind: 'digest_subscription', subscribed: s.subscribed, nextAt: s.nextAt?.toISOString() ?? null, changed: true };
+      }
     }
   } catch (err) {
     if (err instanceof NotFoundError || err instanceof InvalidError) return { kind: 'error', message: err.userMessage };

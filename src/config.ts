@@ -41,6 +41,20 @@ const envSchema = z.object({
   MICROSOFT_APP_PASSWORD: optionalString,
   MICROSOFT_APP_TENANT_ID: optionalString,
   MICROSOFT_APP_TYPE: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI'], { message: 'must be MultiTenant, SingleTenant or UserAssignedMSI' }).optional(),
+  // CRM webhooks (src/webhooks): each stays off (503 naming the variable) until its secret is set.
+  /** The HubSpot app's client secret: the key of HubSpot's v3 request signature. */
+  HUBSPOT_CLIENT_SECRET: optionalString,
+  /** Shared secret a Salesforce Flow / Apex callout signs its requests with. */
+  SALESFORCE_WEBHOOK_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, {
+    message: 'must be at least 16 characters (e.g. openssl rand -hex 32)',
+  }),
+  /** The local console at /console (bots/console): on by default in development, off in production unless "on". */
+  BATON_CONSOLE: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['on', 'off'], { message: 'must be "on" or "off"' }))
+    .optional(),
   /** How often the outbox is polled for deliveries (ms). New events also wake it at once. */
   BATON_OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
 });
@@ -60,12 +74,16 @@ export interface Config {
   outboxPollMs: number;
   slack: { botToken: string; signingSecret: string; appToken: string | undefined; apiUrl: string | undefined } | undefined;
   teams: { appId: string; appPassword: string | undefined; tenantId: string | undefined; appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI' } | undefined;
+  /** Signing secrets of the CRM webhooks under their default variable names; undefined = that webhook is off. */
+  crm: { hubspotClientSecret: string | undefined; salesforceWebhookSecret: string | undefined };
+  /** Whether the local console (bots/console) is served at /console: BATON_CONSOLE, else on outside production. */
+  console: boolean;
   /** The raw environment, for adapters that pass their SDK's own settings through (botbuilder). */
   env: NodeJS.ProcessEnv;
 }
 
 /** Names whose values must never appear in logs or error messages. */
-export const secretEnvNames = ['DATABASE_URL', 'BATON_API_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'MICROSOFT_APP_PASSWORD'];
+export const secretEnvNames = ['DATABASE_URL', 'BATON_API_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'MICROSOFT_APP_PASSWORD', 'HUBSPOT_CLIENT_SECRET', 'SALESFORCE_WEBHOOK_SECRET'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const parsed = envSchema.safeParse(env);
@@ -105,6 +123,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     teams: e.MICROSOFT_APP_ID
       ? { appId: e.MICROSOFT_APP_ID, appPassword: e.MICROSOFT_APP_PASSWORD, tenantId: e.MICROSOFT_APP_TENANT_ID, appType: e.MICROSOFT_APP_TYPE ?? (e.MICROSOFT_APP_TENANT_ID ? 'SingleTenant' : 'MultiTenant') }
       : undefined,
+    crm: { hubspotClientSecret: e.HUBSPOT_CLIENT_SECRET, salesforceWebhookSecret: e.SALESFORCE_WEBHOOK_SECRET },
+    console: e.BATON_CONSOLE ? e.BATON_CONSOLE === 'on' : e.NODE_ENV !== 'production',
     env,
   };
 }

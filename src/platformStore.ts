@@ -59,6 +59,11 @@ export class PlatformStore {
     return n === 1;
   }
 
+  /** Whether an id was recorded with firstSeen, without recording it. */
+  async seen(platform: string, eventId: string): Promise<boolean> {
+    return (await this.db.prisma.platformEvent.count({ where: { platform, eventId } })) > 0;
+  }
+
   /** Drops processed-event ids older than `olderThanMs` (Slack retries within minutes). */
   async pruneEvents(olderThanMs: number): Promise<number> {
     const cutoff = new Date(this.clock.now().getTime() - olderThanMs);

@@ -10,6 +10,9 @@ import { LIMITS, escapeMrkdwn, plain, safeMrkdwn, truncate } from './limits.js';
 import { STATUS_EMOJI, STATUS_LABEL, countdown, personText, slackDate } from './format.js';
 import { detailBlocks } from './modals.js';
 import type { SlackMessage } from './card.js';
+import type { DigestView } from '../../src/reports/digest.js';
+import { digestLines, kpiLines, pct, reviewSections, secs, timelineLines, type ReportLine } from '../reportText.js';
+import type { MonthlyReview } from '../../src/reports/review.js';
 
 export const SLASH_COMMAND = '/handoff';
 
@@ -98,7 +101,74 @@ export function buildCommandReply(result: CommandResult, ctx: CommandReplyContex
         blocks: detailBlocks(h, { transition: ctx.transitionOf?.(h.transition), now: ctx.now }, LIMITS.messageBlocks),
       };
     }
+    case 'timeline': {
+      const t = result.timeline;
+      const lines = timelineLines(t).map((l) => `${slackDate(l.at, '{date_short} {time}')} · ${escapeMrkdwn(l.text)}`);
+      const blocks: KnownBlock[] = [
+        { type: 'header', text: plain(`Chain of custody: ${t.account.name}`, LIMITS.headerText) },
+        section(t.owners.length ? t.owners.map((o) => `• *${safeMrkdwn(o.stageName, 100)}*: ${personText(o.owner)}`).join('\n') : 'Nobody owns this account at any stage yet.'),
+      ];
+      blocks.push(...(lines.length ? linesToBlocks(lines, LIMITS.messageBlocks - blocks.length) : [section('No handoffs yet.')]));
+      return { text: truncate(`Chain of custody of ${escapeMrkdwn(t.account.name)}`, LIMITS.messageText), blocks };
+    }
+    case 'stats': {
+      const r = result.report;
+      const blocks: KnownBlock[] = [
+        { type: 'header', text: plain(result.title, LIMITS.headerText) },
+        section(reportLinesMrkdwn(kpiLines(r.overall, r.overall.previous))),
+      ];
+      const per = r.byTransition.map((t) => `• *${safeMrkdwn(t.name, 100)}*: ${t.volume} handoffs · SLA ${pct(t.slaAttainment)} · median accept ${secs(t.acceptWallP50S)} · ${t.breaches} breaches`);
+      if (per.length) blocks.push(section('*By transition*'), ...linesToBlocks(per, LIMITS.messageBlocks - blocks.length - 2));
+      if (r.topRejectReasons.length) blocks.push(section(`*Top rejection reasons*\n${r.topRejectReasons.map((x) => `• ${escapeMrkdwn(x.label)} (${x.count})`).join('\n')}`));
+      return { text: truncate(escapeMrkdwn(result.title), LIMITS.messageText), blocks: blocks.slice(0, LIMITS.messageBlocks) };
+    }
+    case 'digest_preview':
+      return buildDigestMessage(result.digest, { preview: true });
+    case 'digest_subscription': {
+      const next = result.nextAt ? ` The next one arrives ${slackDate(result.nextAt)}.` : '';
+      const text = result.subscribed
+        ? `${result.changed ? 'Subscribed: you' : 'You'} get the weekly breach digest.${next} \`${SLASH_COMMAND} digest unsubscribe\` stops it.`
+        : `${result.changed ? 'Unsubscribed: you' : 'You'} don't get the weekly digest. \`${SLASH_COMMAND} digest subscribe\` starts it; \`${SLASH_COMMAND} digest now\` shows one now.`;
+      return { text, blocks: [section(text)] };
+    }
     case 'error':
       return { text: truncate(escapeMrkdwn(result.message), LIMITS.messageText), blocks: [section(`:warning: ${escapeMrkdwn(result.message)}`)] };
   }
+}
+
+const TONE_EMOJI = { good: ':large_green_circle:', bad: ':red_circle:', neutral: ':white_circle:' } as const;
+
+function reportLinesMrkdwn(lines: ReportLine[]): string {
+  return lines.map((l) => `${l.change ? TONE_EMOJI[l.tone] + ' ' : ''}*${escapeMrkdwn(l.label)}:* ${escapeMrkdwn(l.value)}${l.change ? ` _(${escapeMrkdwn(l.change)})_` : ''}`).join('\n');
+}
+
+/** The weekly digest as a Slack message (the chart is uploaded beside it by the gateway). */
+export function buildDigestMessage(d: DigestView, opts: { preview?: boolean } = {}): SlackMessage {
+  const title = `${opts.preview ? 'Preview: ' : ''}Handoff digest, ${d.scope.label}`;
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: plain(title, LIMITS.headerText) },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `Week of ${slackDate(d.period.from, '{date_long}')} · your time zone` }] },
+    section(reportLinesMrkdwn(digestLines(d))),
+  ];
+  if (d.worstBreaches.length) {
+    const lines = d.worstBreaches.map((b) => {
+      const ref = `*#${b.handoffId}*`;
+      return `• ${ref} ${escapeMrkdwn(b.account)} · ${escapeMrkdwn(b.ownerName)} · ${b.kind === 'accept' ? 'accept' : 'first touch'} ${secs(b.lateS)} late${b.escalatedToName ? ` · escalated to ${escapeMrkdwn(b.escalatedToName)}` : ''} (\`${SLASH_COMMAND} show ${b.handoffId}\`)`;
+    });
+    blocks.push(section(`*Worst breaches of the week*\n${lines.join('\n')}`));
+  } else blocks.push(section('*No SLA breaches this week.* :tada:'));
+  if (d.topRejectReasons.length) blocks.push(section(`*Top rejection reasons*\n${d.topRejectReasons.map((x) => `• ${escapeMrkdwn(x.label)} (${x.count})`).join('\n')}`));
+  if (d.slowestTransition) blocks.push(section(`*Slowest transition:* ${escapeMrkdwn(d.slowestTransition.name)} (median ${secs(d.slowestTransition.acceptWallP50S)} to accept)`));
+  return { text: truncate(`${title}: ${digestLines(d).map((l) => `${l.label} ${l.value}`).join(', ')}`, LIMITS.messageText), blocks };
+}
+
+/** The monthly review for playbook admins: what to change in criteria, templates and training. */
+export function buildReviewMessage(r: MonthlyReview, monthLabel: string): SlackMessage {
+  const title = `Monthly handoff review, ${monthLabel}`;
+  const blocks: KnownBlock[] = [{ type: 'header', text: plain(title, LIMITS.headerText) }];
+  for (const sec of reviewSections(r)) {
+    blocks.push(section(`*${escapeMrkdwn(sec.title)}*`));
+    blocks.push(...(sec.lines.length ? linesToBlocks(sec.lines.map((l) => `• ${escapeMrkdwn(l)}`), Math.max(1, Math.floor((LIMITS.messageBlocks - blocks.length) / 2))) : [section('Nothing this month.')]));
+  }
+  return { text: truncate(title, LIMITS.messageText), blocks: blocks.slice(0, LIMITS.messageBlocks) };
 }

@@ -21,6 +21,9 @@ import {
 } from './card.js';
 import { buildDetailsCard, type HandoffCardContext } from './handoffCard.js';
 import { STATUS_LABEL } from './format.js';
+import type { DigestView } from '../../src/reports/digest.js';
+import { digestLines, kpiLines, pct, reviewSections, secs, timelineLines, type ReportLine } from '../reportText.js';
+import type { MonthlyReview } from '../../src/reports/review.js';
 
 const LIST_STEPS = [25, 15, 10, 5] as const;
 
@@ -75,9 +78,88 @@ export function buildCommandCard(result: CommandResult, detailsContext: HandoffC
       );
     case 'show':
       return buildDetailsCard(result.handoff, detailsContext);
+    case 'timeline':
+      return fitCard(LIST_STEPS, (max) => {
+        const t = result.timeline;
+        const lines = timelineLines(t);
+        return adaptiveCard({
+          fallbackText: `Chain of custody of ${truncate(t.account.name, 100)}`,
+          body: [
+            textBlock('Chain of custody', { weight: 'Bolder', size: 'Medium', style: 'heading' }),
+            richText([run(t.account.name, { weight: 'Bolder' })], { spacing: 'None' }),
+            ...t.owners.map((o) => richText([run(`${o.stageName}: `, { weight: 'Bolder' }), run(o.owner.name)], { spacing: 'Small' })),
+            ...lines.slice(-max * 2).map((l) => richText([run(`${localDateTime(l.at)} · `, { isSubtle: true }), run(truncate(l.text, 300))], { spacing: 'Small' })),
+            ...(lines.length > max * 2 ? [textBlock(`…${lines.length - max * 2} earlier steps not shown.`, { isSubtle: true })] : []),
+          ],
+        });
+      });
+    case 'stats': {
+      const r = result.report;
+      return fitCard(LIST_STEPS, (max) =>
+        adaptiveCard({
+          fallbackText: truncate(result.title, 200),
+          body: [
+            textBlock(md(result.title), { weight: 'Bolder', size: 'Medium', style: 'heading' }),
+            ...reportLineElements(kpiLines(r.overall, r.overall.previous)),
+            ...(r.byTransition.length ? [textBlock('By transition', { weight: 'Bolder', spacing: 'Medium' })] : []),
+            ...r.byTransition.slice(0, max).map((t) =>
+              richText([run(`${t.name}: `, { weight: 'Bolder' }), run(`${t.volume} handoffs · SLA ${pct(t.slaAttainment)} · median accept ${secs(t.acceptWallP50S)} · ${t.breaches} breaches`)], { spacing: 'Small' }),
+            ),
+            ...(r.topRejectReasons.length ? [textBlock('Top rejection reasons', { weight: 'Bolder', spacing: 'Medium' })] : []),
+            ...r.topRejectReasons.map((x) => richText([run(`${x.label} (${x.count})`)], { spacing: 'Small' })),
+          ],
+        }),
+      );
+    }
+    case 'digest_preview':
+      return buildDigestCard(result.digest, { preview: true });
+    case 'digest_subscription': {
+      const next = result.nextAt ? ` The next one arrives ${localDateTime(result.nextAt)}.` : '';
+      const text = result.subscribed
+        ? `${result.changed ? 'Subscribed: you' : 'You'} get the weekly breach digest.${next} Send "digest unsubscribe" to stop it.`
+        : `${result.changed ? 'Unsubscribed: you' : 'You'} don't get the weekly digest. Send "digest subscribe" to start it, or "digest now" to see one now.`;
+      return adaptiveCard({ fallbackText: truncate(text, 300), body: [textBlock(md(text))] });
+    }
     case 'error':
       return errorCard(result.message);
   }
+}
+
+const TONE_COLOR = { good: 'Good', bad: 'Attention', neutral: 'Default' } as const;
+
+function reportLineElements(lines: ReportLine[]): CardElement[] {
+  return lines.map((l) =>
+    richText([run(`${l.label}: `, { weight: 'Bolder' }), run(l.value), ...(l.change ? [run(`  ${l.change}`, { color: TONE_COLOR[l.tone], isSubtle: l.tone === 'neutral' })] : [])], { spacing: 'Small' }),
+  );
+}
+
+/** The weekly digest card (the chart goes in a separate message as an inline image). */
+export function buildDigestCard(d: DigestView, opts: { preview?: boolean } = {}): AdaptiveCard {
+  const title = `${opts.preview ? 'Preview: ' : ''}Handoff digest, ${d.scope.label}`;
+  return fitCard(LIST_STEPS, (max) =>
+    adaptiveCard({
+      fallbackText: truncate(title, 200),
+      body: [
+        textBlock(md(title), { weight: 'Bolder', size: 'Medium', style: 'heading', wrap: true }),
+        textBlock(`Week of ${localDateTime(d.period.from)}`, { isSubtle: true, spacing: 'None' }),
+        ...reportLineElements(digestLines(d)),
+        textBlock(d.worstBreaches.length ? 'Worst breaches of the week' : 'No SLA breaches this week 🎉', { weight: 'Bolder', spacing: 'Medium' }),
+        ...d.worstBreaches.slice(0, Math.min(5, max)).map((b) =>
+          richText(
+            [
+              run(`#${b.handoffId} `, { weight: 'Bolder' }),
+              run(`${b.account} · ${b.ownerName} · ${b.kind === 'accept' ? 'accept' : 'first touch'} ${secs(b.lateS)} late${b.escalatedToName ? ` · escalated to ${b.escalatedToName}` : ''}`),
+            ],
+            { spacing: 'Small' },
+          ),
+        ),
+        ...(d.topRejectReasons.length ? [textBlock('Top rejection reasons', { weight: 'Bolder', spacing: 'Medium' })] : []),
+        ...d.topRejectReasons.map((x) => richText([run(`${x.label} (${x.count})`)], { spacing: 'Small' })),
+        ...(d.slowestTransition ? [richText([run('Slowest transition: ', { weight: 'Bolder' }), run(`${d.slowestTransition.name} (median ${secs(d.slowestTransition.acceptWallP50S)} to accept)`)], { spacing: 'Medium' })] : []),
+      ],
+      actions: d.worstBreaches.slice(0, 3).map((b) => messageBack(`Show #${b.handoffId}`, `show ${b.handoffId}`)),
+    }),
+  );
 }
 
 export function errorCard(message: string): AdaptiveCard {
@@ -134,4 +216,21 @@ function handoffList(title: string | undefined, handoffs: HandoffView[], breache
 
 function messageBack(title: string, text: string): SubmitAction {
   return { type: 'Action.Submit', title, data: { msteams: { type: 'messageBack', text, displayText: text }, command: text } };
+}
+
+/** The monthly review for playbook admins. */
+export function buildReviewCard(r: MonthlyReview, monthLabel: string): AdaptiveCard {
+  const title = `Monthly handoff review, ${monthLabel}`;
+  return fitCard(LIST_STEPS, (max) =>
+    adaptiveCard({
+      fallbackText: title,
+      body: [
+        textBlock(md(title), { weight: 'Bolder', size: 'Medium', style: 'heading', wrap: true }),
+        ...reviewSections(r).flatMap((sec) => [
+          textBlock(md(sec.title), { weight: 'Bolder', spacing: 'Medium' }),
+          ...(sec.lines.length ? sec.lines.slice(0, max).map((l) => richText([run(l)], { spacing: 'Small' })) : [textBlock('Nothing this month.', { isSubtle: true })]),
+        ]),
+      ],
+    }),
+  );
 }

@@ -11,7 +11,7 @@ import type { Clock } from '../../src/clock.js';
 import type { Logger } from '../../src/logger.js';
 import type { Person } from '../../src/playbook/schema.js';
 import type { UserAction } from '../../src/domain/lifecycle.js';
-import { parseCommand, runCommand } from '../../src/commands.js';
+import { parseCommand, runCommand, type CommandReports } from '../../src/commands.js';
 import { ConflictError } from '../../src/errors.js';
 import { CARD_ACTIONS, SLACK_VIEWS, slackButtonValue, slackModalMetadata, type SlackModalMetadata } from '../../blocks/actions.js';
 import { buildDetailsModal, buildReassignModal, buildRejectModal, MODAL_INPUTS, type ReassignCandidate } from '../../blocks/slack/modals.js';
@@ -27,6 +27,8 @@ import { SLACK_PLATFORM } from './gateway.js';
 
 export interface ListenerDeps {
   service: HandoffService;
+  /** KPIs, timelines, digests for `/handoff stats|timeline|digest`. */
+  reports?: CommandReports | undefined;
   store: PlatformStore;
   users: SlackUserMapper;
   clock: Clock;
@@ -100,11 +102,24 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   }
 
   // Slack retries an event it thinks we missed (X-Slack-Retry-Num); handle each event id once.
-  app.use(async ({ body, next }) => {
-    const b = body as { type?: unknown; event_id?: unknown };
+  app.use(async (args) => {
+    const { body, next } = args;
+    const b = body as { type?: unknown; event_id?: unknown; trigger_id?: unknown };
     if (b.type === 'event_callback' && typeof b.event_id === 'string' && !(await store.firstSeen(SLACK_PLATFORM, b.event_id))) {
       log.info({ eventId: b.event_id }, 'Slack: ignoring a retried event already handled');
       return;
+    }
+    // Slack does not retry button clicks, but a captured request can be replayed for as long as
+    // its signature is fresh (5 minutes). Version checks refuse most replays; an annotation such
+    // as Snooze would be applied again. Each click has its own trigger id: handle it once.
+    // Acknowledged first, so the database never stands between Slack and its 3-second deadline.
+    if (b.type === 'block_actions' && typeof b.trigger_id === 'string') {
+      const ack = 'ack' in args && typeof args.ack === 'function' ? (args.ack as () => Promise<void>) : undefined;
+      await ack?.();
+      if (!(await store.firstSeen(SLACK_PLATFORM, `trigger:${b.trigger_id}`))) {
+        log.warn({ triggerId: b.trigger_id }, 'Slack: ignoring a replayed click already handled');
+        return;
+      }
     }
     await next();
   });
@@ -223,7 +238,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     if (!person) return;
     const now = clock.now();
     try {
-      const result = await runCommand(service, person, parseCommand(command.text ?? ''), now);
+      const result = await runCommand(service, person, parseCommand(command.text ?? ''), now, deps.reports);
       await tell(to, buildCommandReply(result, { now, transitionOf: (id) => service.transition(id) }));
     } catch (err) {
       log.error({ err }, 'Slack: a command failed');

@@ -12,6 +12,7 @@ import { ChannelPacer, gatewayClient, interactiveClientOptions, normaliseApiUrl,
 import { SlackUserMapper } from './users.js';
 import { SlackGateway } from './gateway.js';
 import { registerListeners } from './listeners.js';
+import { SlackDigestDelivery } from './digest.js';
 
 export interface SlackPluginOptions {
   /** Spacing of posts to one channel (Slack allows about one per second). */
@@ -23,7 +24,7 @@ export interface SlackPluginOptions {
 }
 
 export function createSlackPlugin(options: SlackPluginOptions = {}): PluginFactory {
-  return ({ config, service, platformStore, clock, log: rootLog }) => {
+  return ({ config, service, reports, platformStore, clock, log: rootLog }) => {
     const log = rootLog.child({ component: 'slack' });
     if (!config.slack) {
       log.info('Slack is disabled: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to connect it');
@@ -49,13 +50,13 @@ export function createSlackPlugin(options: SlackPluginOptions = {}): PluginFacto
       clientOptions,
       convoStore: false,
     });
-    registerListeners(app, { service, store: platformStore, users, clock, log });
+    registerListeners(app, { service, reports, store: platformStore, users, clock, log });
 
     const gateway = new SlackGateway({ service, store: platformStore, client, users, pacer: new ChannelPacer(options.postIntervalMs ?? 1000), clock, log });
 
     return {
       name: 'slack',
-      consumers: [gateway],
+      consumers: [gateway, new SlackDigestDelivery({ service, reports, store: platformStore, client, users, log })],
       mount(expressApp) {
         httpReceiver?.mount(expressApp);
       },

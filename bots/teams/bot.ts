@@ -13,7 +13,7 @@ import type { Logger } from '../../src/logger.js';
 import type { Person } from '../../src/playbook/schema.js';
 import type { UserAction } from '../../src/domain/lifecycle.js';
 import { BatonError, NotFoundError } from '../../src/errors.js';
-import { COMMAND_HELP, parseCommand, runCommand } from '../../src/commands.js';
+import { COMMAND_HELP, parseCommand, runCommand, type CommandReports } from '../../src/commands.js';
 import { CARD_ACTIONS, teamsActionData, type CardAction } from '../../blocks/actions.js';
 import { buildCommandCard, buildWelcomeCard, errorCard } from '../../blocks/teams/commandCards.js';
 import type { AdaptiveCard } from '../../blocks/teams/card.js';
@@ -40,6 +40,8 @@ const DONE: Record<UserAction, string> = {
 
 export interface TeamsBotDeps {
   service: HandoffService;
+  /** KPIs, timelines, digests for the `stats`, `timeline` and `digest` commands. */
+  reports?: CommandReports | undefined;
   clock: Clock;
   log: Logger;
   book: ConversationBook;
@@ -81,7 +83,7 @@ export class TeamsBot {
       return;
     }
     try {
-      const result = await runCommand(this.deps.service, person, parseCommand(commandText(a)), this.deps.clock.now());
+      const result = await runCommand(this.deps.service, person, parseCommand(commandText(a)), this.deps.clock.now(), this.deps.reports);
       const card = result.kind === 'show' ? await this.deps.views.details(result.handoff, person) : buildCommandCard(result);
       await this.reply(context, card);
     } catch (err) {

@@ -9,7 +9,7 @@
  * Failures are classified per card (errors.ts) and the delivery retried as a whole; cards
  * already posted are only updated on the retry.
  */
-import { CardFactory, type CloudAdapter, type ConversationParameters } from 'botbuilder';
+import { CardFactory, type Attachment, type CloudAdapter, type ConversationParameters } from 'botbuilder';
 import type { ConnectorClient } from 'botframework-connector';
 import type { DomainEvent, OutboxConsumer } from '../../src/outbox.js';
 import type { HandoffService } from '../../src/handoffs.js';
@@ -182,6 +182,24 @@ export class TeamsGateway implements OutboxConsumer {
    * `context.sendActivity`, which would send it as a reply to the synthetic continuation
    * activity; in a channel, a new top-level post is what we want.
    */
+  /**
+   * A proactive message in a person's personal chat (digests, reviews). Returns the message id,
+   * or undefined when the person cannot be reached on Teams yet (no chat and none can be opened).
+   */
+  async sendToPerson(personId: string, attachments: Attachment[], summary?: string): Promise<string | undefined> {
+    const person = this.deps.service.directory.byId.get(personId);
+    if (!person) return undefined;
+    const ref = await this.personalChat(person);
+    if (!ref) return undefined;
+    let id: string | undefined;
+    await this.deps.adapter.continueConversationAsync(this.deps.appId, ref, async (ctx) => {
+      const connector = ctx.turnState.get<ConnectorClient>(ctx.adapter.ConnectorClientKey);
+      const activity = { type: 'message' as const, attachments, ...(summary ? { summary } : {}), from: ctx.activity.recipient, conversation: ref.conversation, channelId: 'msteams', serviceUrl: ref.serviceUrl };
+      id = (await connector.conversations.sendToConversation(ref.conversation.id, activity)).id;
+    });
+    return id;
+  }
+
   private async send(ref: Reference, card: AdaptiveCard): Promise<string> {
     let id: string | undefined;
     await this.deps.adapter.continueConversationAsync(this.deps.appId, ref, async (ctx) => {

@@ -19,6 +19,7 @@ import { ConversationPacer, connectorHttpClient } from './transport.js';
 import { ConversationBook } from './conversations.js';
 import { TeamsIdentity } from './identity.js';
 import { TeamsViews } from './views.js';
+import { TeamsDigestDelivery } from './digest.js';
 import { TeamsBot } from './bot.js';
 import { TeamsGateway } from './gateway.js';
 
@@ -41,7 +42,7 @@ const activityShape = z.looseObject({
   channelId: z.string().max(100).optional(),
 });
 
-export const teamsPlugin: PluginFactory = ({ config, service, platformStore, clock, log: rootLog }) => {
+export const teamsPlugin: PluginFactory = ({ config, service, reports, platformStore, clock, log: rootLog }) => {
   if (!config.teams) {
     rootLog.info('Microsoft Teams is disabled: set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to connect it');
     return undefined;
@@ -57,7 +58,7 @@ export const teamsPlugin: PluginFactory = ({ config, service, platformStore, clo
   const book = new ConversationBook(platformStore, appId);
   const identity = new TeamsIdentity(service.directory, book, log);
   const views = new TeamsViews(service, identity);
-  const bot = new TeamsBot({ service, clock, log, book, identity, views });
+  const bot = new TeamsBot({ service, reports, clock, log, book, identity, views });
   const audience = typeof settings.ToChannelFromBotOAuthScope === 'string' ? settings.ToChannelFromBotOAuthScope : PUBLIC_CLOUD_SCOPE;
   const gateway = new TeamsGateway({ adapter, appId, audience, service, store: platformStore, book, identity, views, log });
 
@@ -85,7 +86,7 @@ export const teamsPlugin: PluginFactory = ({ config, service, platformStore, clo
   log.info({ appId, appType: config.teams.appType, path: MESSAGES_PATH, customEndpoints: Boolean(settings.ToBotFromChannelOpenIdMetadataUrl) }, 'Microsoft Teams is enabled');
   return {
     name: 'teams',
-    consumers: [gateway],
+    consumers: [gateway, new TeamsDigestDelivery({ service, reports, store: platformStore, gateway, log })],
     mount(app: Express) {
       // Mounted before the /api router: this path has its own JSON parser and its own auth.
       app.post(MESSAGES_PATH, express.json({ limit: BODY_LIMIT, type: () => true }), messages);

@@ -12,6 +12,7 @@ import { asBatonError, BatonError, InvalidError, MalformedError, NotFoundError, 
 import { computeKpis, kpiCsv, type KpiFilter } from '../reports/kpis.js';
 import { accountTimeline } from '../reports/timeline.js';
 import { exampleRequest, packetJsonSchema } from '../playbook/packet.js';
+import type { Metrics } from '../metrics.js';
 
 export interface HttpDeps {
   service: HandoffService;
@@ -20,6 +21,8 @@ export interface HttpDeps {
   apiToken: string;
   /** Adapters mount their routes here (before the JSON 404 handler). */
   mounts?: ((app: Express) => void)[];
+  /** Request timing, and GET /metrics (Prometheus) behind the same bearer token as /api. */
+  metrics?: Metrics;
 }
 
 export const BODY_LIMIT = '1mb';
@@ -30,6 +33,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestLog(log));
+  if (deps.metrics) app.use(deps.metrics.httpMiddleware());
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -43,6 +47,8 @@ export function createHttpApp(deps: HttpDeps): Express {
       res.status(503).json({ error: { code: 'unavailable', message: `The database (${deps.db.kind}) is not answering; Baton is not ready.` } });
     }
   });
+
+  if (deps.metrics) app.get('/metrics', bearerAuth(deps.apiToken), deps.metrics.handler());
 
   // Platform adapters parse their own bodies (Slack needs the raw bytes for its signature).
   for (const mount of deps.mounts ?? []) mount(app);

@@ -17,11 +17,15 @@ import { closest, describeValue, didYouMean, isRecord } from './format.js';
 import { evaluateEntryCriteria, fieldValueSchema } from './packet.js';
 import {
   ACCOUNT_FIELDS,
+  CRM_DEFAULT_SECRET_ENV,
+  CRM_SOURCES,
   ESCALATION_KEYWORDS,
   ID_PATTERN,
   PERSON_ID_PATTERN,
   REQUIRED_MESSAGE,
   criterionSchema,
+  crmMappingShape,
+  crmSourceShape,
   localDateProblem,
   packetFieldShape,
   personShape,
@@ -32,6 +36,11 @@ import {
   routingRuleSchema,
   teamShape,
   transitionShape,
+  type CrmConfig,
+  type CrmMapping,
+  type CrmPersonSpec,
+  type CrmSourceId,
+  type CrmValueSpec,
   type EntryCriterion,
   type EscalationTarget,
   type PacketField,
@@ -351,9 +360,11 @@ function check(problems: Problems, root: Record<string, unknown>): void {
   if (isRecord(root.defaults) && isRecord(root.defaults.escalation)) {
     checkChain(problems, index, root.defaults.escalation.chain, ['defaults', 'escalation', 'chain']);
   }
+  const packets = new Map<string, Map<string, DraftField | undefined> | undefined>();
   for (const [id, raw] of entries(problems, root.transitions, ['transitions'], 'transition', ID_PATTERN)) {
-    checkTransition(problems, index, id, raw);
+    packets.set(id, checkTransition(problems, index, id, raw));
   }
+  if (root.crm !== undefined && root.crm !== null) checkCrm(problems, index, root.crm, packets);
 }
 
 /** Emails are the ids Slack, Teams and CRMs share, so two people with one email would be ambiguous. */
@@ -490,10 +501,11 @@ function checkChain(problems: Problems, index: Index, chain: unknown, path: Path
   });
 }
 
-function checkTransition(problems: Problems, index: Index, id: string, raw: unknown): void {
+/** Returns the transition's packet fields (for the crm section's checks); undefined when unusable. */
+function checkTransition(problems: Problems, index: Index, id: string, raw: unknown): Map<string, DraftField | undefined> | undefined {
   const path = ['transitions', id];
   const t = fields(problems, transitionCoreShape, raw, path, `transition "${id}"`, TRANSITION_PARTS);
-  if (!t || !isRecord(raw)) return;
+  if (!t || !isRecord(raw)) return undefined;
 
   checkTeamRef(problems, index, t.from, [...path, 'from']);
   checkTeamRef(problems, index, t.to, [...path, 'to']);
@@ -523,6 +535,98 @@ function checkTransition(problems: Problems, index: Index, id: string, raw: unkn
     if (!ID_PATTERN.test(code)) {
       problems.add([...path, 'rejectReasons', code], `"${code}" is not a valid reason code: use lower-case letters, digits and underscores`);
     }
+  }
+  return packet;
+}
+
+// ---------------------------------------------------------------------------------------
+// crm: webhook field mappings
+// ---------------------------------------------------------------------------------------
+
+type DraftPacket = Map<string, DraftField | undefined> | undefined;
+
+/**
+ * A mapping that can never produce an accepted handoff would fail every delivery from the CRM,
+ * so it is refused here, where RevOps sees it, rather than in a webhook log.
+ */
+function checkCrm(problems: Problems, index: Index, raw: unknown, packets: Map<string, DraftPacket>): void {
+  if (!isRecord(raw)) {
+    problems.add(['crm'], `expected CRM sources (${CRM_SOURCES.join(', ')}), got ${describeValue(raw)}`);
+    return;
+  }
+  for (const key of Object.keys(raw)) {
+    if (!(CRM_SOURCES as readonly string[]).includes(key)) problems.add(['crm', key], unknownKeyMessage(key, CRM_SOURCES));
+  }
+  for (const source of CRM_SOURCES) {
+    const rawSource = raw[source];
+    if (rawSource === undefined) continue;
+    const path = ['crm', source];
+    const { transitions: _transitions, ...coreShape } = crmSourceShape;
+    const parsed = fields(problems, coreShape, rawSource, path, `crm source "${source}"`, ['transitions']);
+    if (!parsed || !isRecord(rawSource)) continue;
+    if (rawSource.transitions === undefined || rawSource.transitions === null) {
+      problems.add([...path, 'transitions'], '"transitions" is required: map at least one transition, keyed by transition id');
+      continue;
+    }
+    for (const [id, rawMapping] of entries(problems, rawSource.transitions, [...path, 'transitions'], 'transition', ID_PATTERN)) {
+      const mappingPath = [...path, 'transitions', id];
+      if (!packets.has(id)) {
+        const ids = [...packets.keys()];
+        problems.add(mappingPath, `unknown transition "${id}"${didYouMean(id, ids) || known('transitions', ids)}`);
+        continue;
+      }
+      checkCrmMapping(problems, index, source, rawMapping, packets.get(id), mappingPath);
+    }
+  }
+}
+
+function checkCrmMapping(problems: Problems, index: Index, source: CrmSourceId, raw: unknown, packet: DraftPacket, path: Path): void {
+  const m = fields(problems, crmMappingShape, raw, path, `the ${source} mapping`);
+  if (!m || !isRecord(raw)) return;
+
+  const checkPerson = (spec: typeof m.from, at: Path, role: string): void => {
+    if (!spec) return;
+    if (spec.person !== undefined) checkActive(problems, index, checkPersonRef(problems, index, spec.person, [...at, 'person']), [...at, 'person'], role);
+    if (spec.default !== undefined) checkActive(problems, index, checkPersonRef(problems, index, spec.default, [...at, 'default']), [...at, 'default'], role);
+    for (const [key, ref] of Object.entries(spec.map ?? {})) {
+      checkActive(problems, index, checkPersonRef(problems, index, ref, [...at, 'map', key]), [...at, 'map', key], role);
+    }
+  };
+  checkPerson(m.from, [...path, 'from'], 'the sender of handoffs');
+  checkPerson(m.to, [...path, 'to'], 'assigned handoffs');
+
+  if (!packet || !m.packet) return;
+  const keys = [...packet.keys()];
+  for (const [key, spec] of Object.entries(m.packet)) {
+    const fieldPath = [...path, 'packet', key];
+    if (!packet.has(key)) {
+      problems.add(fieldPath, `no packet field "${key}" in this transition${didYouMean(key, keys) || known('fields', keys)}`);
+      continue;
+    }
+    const field = packet.get(key);
+    if (field) checkCrmValue(problems, field, spec, fieldPath);
+  }
+  for (const [key, field] of packet) {
+    if (field?.required && !Object.hasOwn(m.packet, key)) {
+      problems.add([...path, 'packet'], `required field "${key}" is not mapped: give it a CRM property, a value or a template`);
+    }
+  }
+}
+
+/** Constants, defaults and map targets are checked against the field now, not on the first delivery. */
+function checkCrmValue(problems: Problems, field: DraftField, spec: CrmValueSpec, path: Path): void {
+  if (spec.split !== undefined && field.type !== 'list') {
+    problems.add([...path, 'split'], `split only applies to list fields; this field's type is ${field.type}`);
+  }
+  const fits = (value: unknown, at: Path, what: string): void => {
+    const candidate = field.type === 'list' && !Array.isArray(value) ? [value] : value;
+    const result = fieldValueSchema({ ...field, required: true }).safeParse(typeof candidate === 'number' && field.type !== 'number' ? String(candidate) : candidate);
+    if (!result.success) problems.add(at, `${what} does not fit this ${field.type} field: ${result.error.issues[0]?.message ?? 'invalid'}`);
+  };
+  if (spec.value !== undefined) fits(spec.value, [...path, 'value'], `the value ${describeValue(spec.value)}`);
+  if (spec.default !== undefined) fits(spec.default, [...path, 'default'], `the default ${describeValue(spec.default)}`);
+  for (const [crmValue, target] of Object.entries(spec.map ?? {})) {
+    fits(target, [...path, 'map', crmValue], `${describeValue(target)} (for ${describeValue(crmValue)})`);
   }
 }
 
@@ -820,6 +924,36 @@ function build(file: ParsedPlaybookFile): Playbook {
     };
   });
 
+  const crmPerson = (spec: { person?: string | undefined; property?: string | undefined; map?: Record<string, string> | undefined; default?: string | undefined }): CrmPersonSpec => ({
+    ...(spec.person !== undefined ? { personId: person(spec.person) } : {}),
+    ...(spec.property !== undefined ? { property: spec.property } : {}),
+    ...(spec.map !== undefined ? { map: Object.fromEntries(Object.entries(spec.map).map(([k, ref]) => [k.trim().toLowerCase(), person(ref)])) } : {}),
+    ...(spec.default !== undefined ? { defaultId: person(spec.default) } : {}),
+  });
+  // CRM values are matched case-insensitively ("Closed Won" = "closed won"), so map keys are stored lower-cased.
+  const crmValue = (spec: CrmValueSpec): CrmValueSpec =>
+    spec.map ? { ...spec, map: Object.fromEntries(Object.entries(spec.map).map(([k, v]) => [k.trim().toLowerCase(), v])) } : spec;
+  const crm: CrmConfig = {};
+  for (const source of CRM_SOURCES) {
+    const raw = file.crm?.[source];
+    if (!raw) continue;
+    crm[source] = {
+      secretEnv: raw.secretEnv ?? CRM_DEFAULT_SECRET_ENV[source],
+      mappings: Object.entries(raw.transitions).map(
+        ([transitionId, m]): CrmMapping => ({
+          transitionId,
+          objectType: m.objectType?.toLowerCase() ?? null,
+          when: Object.entries(m.when ?? {}).map(([property, v]) => ({ property, values: Array.isArray(v) ? v : [v] })),
+          recordId: m.recordId ?? null,
+          from: crmPerson(m.from),
+          to: m.to ? crmPerson(m.to) : null,
+          account: Object.fromEntries(Object.entries(m.account).flatMap(([k, spec]) => (spec ? [[k, crmValue(spec)]] : []))) as CrmMapping['account'],
+          packet: Object.fromEntries(Object.entries(m.packet).map(([k, spec]) => [k, crmValue(spec)])),
+        }),
+      ),
+    };
+  }
+
   return {
     organization: file.organization,
     admins: file.admins.map(person),
@@ -828,6 +962,7 @@ function build(file: ParsedPlaybookFile): Playbook {
     people,
     transitions,
     digest: { day: file.digest.day, time: file.digest.time, subscribers: file.digest.subscribers.map(person) },
+    crm,
   };
 }
 

@@ -131,7 +131,71 @@ export interface Playbook {
   people: Person[];
   transitions: Transition[];
   digest: { day: IsoWeekday; time: string; subscribers: string[] };
+  /** CRM webhook field mappings (src/webhooks); absent or empty when no CRM sends handoffs. */
+  crm?: CrmConfig;
 }
+
+/** The CRMs that can create handoffs by webhook, and the environment variable holding each one's secret by default. */
+export const CRM_SOURCES = ['hubspot', 'salesforce'] as const;
+export type CrmSourceId = (typeof CRM_SOURCES)[number];
+export const CRM_DEFAULT_SECRET_ENV: Record<CrmSourceId, string> = {
+  hubspot: 'HUBSPOT_CLIENT_SECRET',
+  salesforce: 'SALESFORCE_WEBHOOK_SECRET',
+};
+
+/**
+ * Where one packet or account value comes from: a CRM property (dotted paths reach related
+ * records, e.g. `Account.Name`), a constant, or a template such as
+ * `https://crm.example/r/{Id}/view`. Exactly one of property, value and template is set.
+ */
+export interface CrmValueSpec {
+  property?: string;
+  value?: CrmConstant;
+  template?: string;
+  /** CRM value → packet value; keys are lower-cased (CRM values are compared case-insensitively). */
+  map?: Record<string, CrmConstant>;
+  /** Used when the property is absent or blank. */
+  default?: CrmConstant;
+  /** List fields: what separates entries in a text property (default ";", as multi-select values arrive). */
+  split?: string;
+}
+export type CrmScalar = string | number | boolean;
+export type CrmConstant = CrmScalar | CrmScalar[];
+
+/** Who a CRM handoff is from (or to): a fixed person, or a property holding an email / person id / CRM user id. */
+export interface CrmPersonSpec {
+  /** A fixed person id. */
+  personId?: string;
+  property?: string;
+  /** CRM value (e.g. a HubSpot owner id) → person id; keys lower-cased. */
+  map?: Record<string, string>;
+  /** Person id used when the property is absent, blank or not in map and not a known person. */
+  defaultId?: string;
+}
+
+export interface CrmMapping {
+  transitionId: string;
+  /** Lower-cased CRM object type this mapping takes (contact, deal, opportunity…); null = any. */
+  objectType: string | null;
+  /** All must hold for a record to use this mapping; values compared case-insensitively. */
+  when: { property: string; values: CrmScalar[] }[];
+  /** The property holding the record id (the handoff's externalId); null = the id the payload carries. */
+  recordId: string | null;
+  from: CrmPersonSpec;
+  to: CrmPersonSpec | null;
+  account: { name: CrmValueSpec } & Partial<Record<Exclude<AccountField, 'name'>, CrmValueSpec>>;
+  /** Packet field key → where its value comes from. */
+  packet: Record<string, CrmValueSpec>;
+}
+
+export interface CrmSource {
+  /** Name of the environment variable holding the signing secret. */
+  secretEnv: string;
+  /** In file order: without an explicit transition, the first mapping that fits a record wins. */
+  mappings: CrmMapping[];
+}
+
+export type CrmConfig = Partial<Record<CrmSourceId, CrmSource>>;
 
 // ---------------------------------------------------------------------------------------
 // Value helpers shared with load.ts and packet.ts
@@ -586,6 +650,126 @@ export const digestSchema = strict({
   subscribers: z.array(personRefSchema).default([]),
 });
 
+// ---------------------------------------------------------------------------------------
+// CRM webhook mappings (crm:)
+// ---------------------------------------------------------------------------------------
+
+const crmScalarSchema = z.union([z.string(), z.number(), z.boolean()], {
+  error: (iss) => `expected a single value (text, number, true or false), got ${describeValue(iss.input)}`,
+});
+const crmConstantSchema = z.union([crmScalarSchema, z.array(crmScalarSchema)], {
+  error: (iss) => `expected a value or a list of values, got ${describeValue(iss.input)}`,
+});
+const crmPropertySchema = text('a CRM property name');
+
+const crmValueShape = {
+  property: crmPropertySchema.optional(),
+  value: crmConstantSchema.optional(),
+  template: text('a template like "https://crm.example/r/{Id}"').optional(),
+  map: z.record(z.string(), crmConstantSchema).optional(),
+  default: crmConstantSchema.optional(),
+  split: z.string().min(1).optional(),
+};
+
+/** A bare string is the property name: `icp_fit: icp_tier` is the common case and reads best. */
+export const crmValueSchema = z
+  .preprocess(
+    (raw) => (typeof raw === 'string' ? { property: raw } : raw),
+    z.strictObject(crmValueShape, {
+      error: (iss) => {
+        if (iss.code === 'unrecognized_keys') return `allowed keys: ${Object.keys(crmValueShape).join(', ')}`;
+        if (iss.code === 'invalid_type' && iss.input !== undefined) {
+          return `expected a CRM property name, or { property, map, default, split }, { value } or { template }, got ${describeValue(iss.input)}`;
+        }
+        return undefined;
+      },
+    }),
+  )
+  .superRefine((spec, ctx) => {
+    const sources = (['property', 'value', 'template'] as const).filter((k) => spec[k] !== undefined);
+    if (sources.length !== 1) {
+      addProblem(
+        ctx,
+        sources.length === 0
+          ? 'say where the value comes from: property (a CRM property), value (a constant) or template'
+          : `use one of property, value and template, found ${sources.join(' and ')}`,
+      );
+    }
+    if (spec.value !== undefined) {
+      for (const key of ['map', 'default', 'split'] as const) {
+        if (spec[key] !== undefined) addProblem(ctx, `"${key}" applies to a CRM property, not to a constant value`, [key]);
+      }
+    }
+    if (spec.template !== undefined && !/\{[^{}]+\}/.test(spec.template)) {
+      addProblem(ctx, 'a template needs at least one {Property} placeholder; use value for a constant', ['template']);
+    }
+  })
+  .transform((spec): CrmValueSpec => {
+    const out: CrmValueSpec = {};
+    if (spec.property !== undefined) out.property = spec.property;
+    if (spec.value !== undefined) out.value = spec.value;
+    if (spec.template !== undefined) out.template = spec.template;
+    // Keys stay as written here so problems point at them; the loader lower-cases them when it builds.
+    if (spec.map !== undefined) out.map = spec.map;
+    if (spec.default !== undefined) out.default = spec.default;
+    if (spec.split !== undefined) out.split = spec.split;
+    return out;
+  });
+
+/** Raw form; people are resolved to ids by the loader. */
+export const crmPersonSchema = strict({
+  person: personRefSchema.optional(),
+  property: crmPropertySchema.optional(),
+  map: z.record(z.string(), personRefSchema).optional(),
+  default: personRefSchema.optional(),
+}).superRefine((spec, ctx) => {
+  if ((spec.person === undefined) === (spec.property === undefined)) {
+    addProblem(ctx, 'give either person (always this person) or property (a CRM property holding an email or user id), not both and not neither');
+  }
+  if (spec.person !== undefined) {
+    for (const key of ['map', 'default'] as const) {
+      if (spec[key] !== undefined) addProblem(ctx, `"${key}" applies to a CRM property, not to a fixed person`, [key]);
+    }
+  }
+});
+
+export const crmWhenSchema = z.record(
+  z.string(),
+  z.union([crmScalarSchema, z.array(crmScalarSchema).min(1)], {
+    error: (iss) => `expected the value the property must have, or a list of accepted values, got ${describeValue(iss.input)}`,
+  }),
+);
+
+export const crmAccountSchema = strict({
+  name: crmValueSchema,
+  domain: crmValueSchema.optional(),
+  crmId: crmValueSchema.optional(),
+  segment: crmValueSchema.optional(),
+  region: crmValueSchema.optional(),
+});
+
+export const crmMappingShape = {
+  objectType: text('a CRM object type such as contact, deal or Opportunity').optional(),
+  when: crmWhenSchema.optional(),
+  recordId: crmPropertySchema.optional(),
+  from: crmPersonSchema,
+  to: crmPersonSchema.optional(),
+  account: crmAccountSchema,
+  packet: z.record(z.string(), crmValueSchema),
+};
+export const crmMappingSchema = strict(crmMappingShape);
+
+export const crmSourceShape = {
+  secretEnv: matching(/^[A-Z][A-Z0-9_]*$/, 'expected an environment variable name like HUBSPOT_CLIENT_SECRET').optional(),
+  transitions: z.record(z.string(), crmMappingSchema),
+};
+export const crmSourceSchema = strict(crmSourceShape);
+
+export const crmSchema = strict({
+  hubspot: crmSourceSchema.optional(),
+  salesforce: crmSourceSchema.optional(),
+});
+
 export const defaultsSchema = strict({
   nudgesAt: nudgesSchema.optional(),
   escalation: escalationSchema.optional(),
@@ -601,6 +785,7 @@ export const playbookSections = {
   defaults: defaultsSchema.default({}),
   transitions: z.record(z.string(), transitionSchema),
   digest: digestSchema.default({ day: 1, time: '08:00', subscribers: [] }),
+  crm: crmSchema.optional(),
 };
 
 /** The whole file. load.ts parses it section by section so one mistake does not hide the others. */

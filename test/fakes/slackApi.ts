@@ -107,6 +107,10 @@ export class FakeSlackApi {
     });
   }
 
+  /** Files uploaded with files.uploadV2 (getUploadURLExternal → upload → completeUploadExternal). */
+  readonly uploads: { id: string; channel: string; title: string; filename: string; bytes: Buffer; comment: string | undefined }[] = [];
+  private readonly pendingUploads = new Map<string, { filename: string; length: number; bytes: Buffer | undefined }>();
+
   setUsers(users: FakeSlackUser[]): void {
     this.users = users;
   }
@@ -154,6 +158,16 @@ export class FakeSlackApi {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', this.url);
+    if (url.pathname.startsWith('/upload/')) {
+      // files.uploadV2 step 2: the bytes go to the upload URL that files.getUploadURLExternal gave.
+      const id = decodeURIComponent(url.pathname.slice('/upload/'.length));
+      const pending = this.pendingUploads.get(id);
+      if (!pending) return send(res, 404, { ok: false, error: 'unknown_upload' });
+      pending.bytes = Buffer.concat(chunks);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`OK - ${pending.bytes.length}`);
+      return;
+    }
     if (url.pathname.startsWith('/respond/')) {
       const key = decodeURIComponent(url.pathname.slice('/respond/'.length));
       let body: Record<string, unknown> = {};
@@ -332,6 +346,21 @@ export class FakeSlackApi {
         this.checkBlocks(view?.blocks, 'modal', view);
         this.views.push({ method: 'views.open', triggerId: a.trigger_id, view });
         return { ok: true, view: { id: `V${this.nextTs().replace('.', '')}`, team_id: this.teamId, ...view } };
+      }
+      case 'files.getUploadURLExternal': {
+        const id = `F${this.nextTs().replace('.', '')}`;
+        this.pendingUploads.set(id, { filename: String(a.filename ?? ''), length: Number(a.length ?? 0), bytes: undefined });
+        return { ok: true, upload_url: `${this.url}/upload/${id}`, file_id: id };
+      }
+      case 'files.completeUploadExternal': {
+        const files = (typeof a.files === 'string' ? JSON.parse(a.files) : a.files) as { id: string; title?: string }[];
+        const channel = this.channelCheck(a.channel_id);
+        for (const f of files) {
+          const pending = this.pendingUploads.get(f.id);
+          if (!pending?.bytes) throw new Error('file_not_found');
+          this.uploads.push({ id: f.id, channel, title: f.title ?? pending.filename, filename: pending.filename, bytes: pending.bytes, comment: typeof a.initial_comment === 'string' ? a.initial_comment : undefined });
+        }
+        return { ok: true, files: files.map((f) => ({ id: f.id, title: f.title })) };
       }
       case 'views.publish': {
         const view = a.view as Record<string, unknown>;
