@@ -163,7 +163,7 @@ export class FakeSlackApi {
       const id = decodeURIComponent(url.pathname.slice('/upload/'.length));
       const pending = this.pendingUploads.get(id);
       if (!pending) return send(res, 404, { ok: false, error: 'unknown_upload' });
-      pending.bytes = Buffer.concat(chunks);
+      pending.bytes = fileBytes(Buffer.concat(chunks), String(req.headers['content-type'] ?? ''));
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(`OK - ${pending.bytes.length}`);
       return;
@@ -420,4 +420,15 @@ function parseArgs(raw: string, contentType: string): Record<string, unknown> {
     out[k] = v === 'true' ? true : v === 'false' ? false : v;
   }
   return out;
+}
+
+/** The upload URL takes the raw bytes or a multipart form (what @slack/web-api sends): the file part's bytes. */
+function fileBytes(body: Buffer, contentType: string): Buffer {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
+  if (!/^multipart\//i.test(contentType) || !boundary) return body;
+  const marker = Buffer.from(`--${boundary[1] ?? boundary[2]}`);
+  const start = body.indexOf(marker);
+  const headersEnd = body.indexOf('\r\n\r\n', start);
+  const end = body.indexOf(Buffer.concat([Buffer.from('\r\n'), marker]), headersEnd);
+  return start < 0 || headersEnd < 0 || end < 0 ? body : body.subarray(headersEnd + 4, end);
 }
