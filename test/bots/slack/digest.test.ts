@@ -87,3 +87,22 @@ it('/handoff digest now previews last week; stats and timeline answer', async ()
   expect(timeline.text).toBe(`Chain of custody of ${created.account.name}`);
   expect(timeline.blocks).toContain(`#${created.id} ${created.transitionName}: routed to ${created.owner.name}`);
 });
+
+it('delivers the monthly review to an admin once', async () => {
+  const admin = person(h.playbook.admins[0]!);
+  const t = (await h.baton.api('GET', '/api/transitions')).json[0];
+  const created = (await h.baton.api('POST', '/api/handoffs', t.example)).json;
+  await h.baton.api('POST', `/api/handoffs/${created.id}/actions`, { action: 'reject', actor: created.owner.email, reasonCode: t.rejectReasons[0].code, note: 'ICP fit is wrong' });
+  const to = new Date(Date.now() + 60_000);
+  const data = { personId: admin.id, periodFrom: new Date(to.getTime() - 31 * 86_400_000).toISOString(), periodTo: to.toISOString() };
+  await h.baton.jobs.schedule({ name: MONTHLY_REVIEW_JOB, key: 'test-review-a', runAt: new Date(), data });
+  await h.baton.jobs.schedule({ name: MONTHLY_REVIEW_JOB, key: 'test-review-b', runAt: new Date(), data });
+  const dm = h.fake.dmChannelOf(admin.slackUserId!);
+  const review = await waitFor('the monthly review', () => h.fake.topLevel(dm).find((m) => m.text.startsWith('Monthly handoff review')), 20_000);
+  const text = blocksText(review.blocks);
+  expect(text).toContain('Failures by transition and reason');
+  expect(text).toContain(`${t.name}: rejected — ${t.rejectReasons[0].label}`);
+  expect(text).toContain('Packet fields most often named in rejections');
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(h.fake.topLevel(dm).filter((m) => m.text.startsWith('Monthly handoff review'))).toHaveLength(1);
+});
