@@ -1,8 +1,8 @@
 /**
  * Measures the weekly KPI report over a large history on PostgreSQL.
- *   npx tsx scripts/bench-kpis.ts [--handoffs 1000000] [--runs 7] [--keep]
+ *   npx tsx scripts/bench-kpis.ts [--handoffs 1000000] [--runs 7] [--keep] [--schema bench_kpis]
  * Uses DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test) in its own schema
- * `bench_kpis`, generates the history with SQL (handoffs spread over 52 weeks, 3 audit events
+ * (`bench_kpis` unless --schema names another; `npm run bench` gives each run its own), generates the history with SQL (handoffs spread over 52 weeks, 3 audit events
  * each, a breach on ~6 %), then times computeKpis for the last full week.
  */
 import { performance } from 'node:perf_hooks';
@@ -20,7 +20,9 @@ const N = Number(arg('handoffs', '1000000'));
 const RUNS = Number(arg('runs', '7'));
 const base = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const url = new URL(base);
-url.searchParams.set('schema', 'bench_kpis');
+const SCHEMA = arg('schema', 'bench_kpis');
+if (!/^[a-z_][a-z0-9_]{0,50}$/.test(SCHEMA)) throw new Error('--schema must be a plain lower-case identifier');
+url.searchParams.set('schema', SCHEMA);
 
 const db = await openDatabase({ url: url.toString(), dataDir: '' });
 await applyMigrations(db.sql, {});
@@ -81,6 +83,6 @@ console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${db.d
 console.log(`history: ${Number(counts[0]!.h).toLocaleString()} handoffs, ${Number(counts[0]!.e).toLocaleString()} events, ${Number(counts[0]!.b).toLocaleString()} breaches; the week holds ${volume.toLocaleString()} handoffs`);
 console.log(`weekly KPI report (2 periods + reasons + breaches), ${RUNS} runs: median ${fmt(times[Math.floor(times.length / 2)]!)}, min ${fmt(times[0]!)}, max ${fmt(times.at(-1)!)} (first run includes a cold cache)`);
 if (!process.argv.includes('--keep')) {
-  await db.sql.exec('DROP SCHEMA bench_kpis CASCADE');
+  await db.sql.exec(`DROP SCHEMA "${SCHEMA}" CASCADE`);
 }
 await db.close();

@@ -36,6 +36,8 @@ ${body}`;
  * - snoozy: accept 6s, nudges 25%/50% (1.5s, 3s), chain owner_lead only, no reassignment.
  * - touchy: accept 1h; first touch 2s, nudge 50%, breach → team lead, +1s → head.
  * - steady: accept 2s, nudge 50% (1s), breach at 2s → owner's manager, +1s → head, no reassignment.
+ * - roomy:  the same shape at 6s / 3s / +2s, for tests that must arm timers before the first one
+ *           is due even on a loaded machine (restart, several instances).
  * - slow:   everything in hours (for tests that drive timers by hand).
  */
 export const SLA_PLAYBOOK = `
@@ -133,6 +135,18 @@ ${transition(
     escalation:
       chain: [owner_lead, function_head]
       repeatEvery: 1s
+      reassignAfter: never
+`,
+)}
+${transition(
+  'roomy',
+  `    sla:
+      accept: 6s
+      firstTouch: 1h
+    nudgesAt: [0.5]
+    escalation:
+      chain: [owner_lead, function_head]
+      repeatEvery: 2s
       reassignAfter: never
 `,
 )}

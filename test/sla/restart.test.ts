@@ -58,7 +58,7 @@ for (const setup of setups) {
       let baton: TestBaton | undefined;
       try {
         baton = await startSlaBaton(first);
-        const h = await intake(baton, 'steady');
+        const h = await intake(baton, 'roomy');
         await waitFor(async () => (await baton!.jobs.list({ name: SLA_TIMER_JOB, match: { handoffId: h.id } })).length === 3);
         const dueAt = new Date((await baton.service.get(h.id, { events: false })).slaAcceptDueAt!);
         await baton.stop();
@@ -69,7 +69,7 @@ for (const setup of setups) {
           firstClosed = true;
         }
         // Down past the nudge, the breach and the next escalation step.
-        const downUntil = dueAt.getTime() + 1500;
+        const downUntil = dueAt.getTime() + 2500;
         if (Date.now() < downUntil) await sleep(downUntil - Date.now());
 
         second = await reopen();
@@ -119,9 +119,9 @@ if (pgUrl) {
     });
 
     it('fire each timer exactly once', async () => {
-      const handoffs = await Promise.all(Array.from({ length: 6 }, (_, i) => intake(i % 2 ? a : b, 'steady')));
+      const handoffs = await Promise.all(Array.from({ length: 6 }, (_, i) => intake(i % 2 ? a : b, 'roomy')));
       const ids = handoffs.map((h) => h.id);
-      await waitFor(async () => (await a.db.prisma.handoffEvent.count({ where: { handoffId: { in: ids }, type: 'escalated' } })) === 12, 20_000);
+      await waitFor(async () => (await a.db.prisma.handoffEvent.count({ where: { handoffId: { in: ids }, type: 'escalated' } })) === 12, 30_000);
       await sleep(1000);
       for (const id of ids) {
         const e = await a.service.events(id);
@@ -134,6 +134,6 @@ if (pgUrl) {
       const deliveries = await a.db.prisma.outboxDelivery.findMany({ where: { consumer: 'sla', event: { handoffId: { in: ids } } } });
       expect(deliveries.every((d) => d.deliveredAt !== null)).toBe(true);
       for (const id of ids) await a.service.act(id, { action: 'withdraw', actor: 'ann' });
-    });
+    }, 60_000);
   });
 }
