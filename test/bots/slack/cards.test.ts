@@ -235,7 +235,7 @@ describe('double clicks and races', () => {
     const first = await click(slackId('amelia'), CARD_ACTIONS.accept.slack, value);
     const second = await click(slackId('amelia'), CARD_ACTIONS.accept.slack, value);
     expect([first.status, second.status]).toEqual([200, 200]);
-    const [reply] = await waitFor('ephemeral for the second click', () => (responsesFor(second.responseKey).length ? responsesFor(second.responseKey) : undefined));
+    const [reply] = await waitFor('ephemeral for the second click', () => (responsesFor(second.responseKey).length ? responsesFor(second.responseKey) : undefined), 30_000);
     expect(String(reply!.body.text)).toMatch(/already accepted by Amelia Hughes at <!date\^\d+\^/);
     const events = (await h.baton.service.get(id)).events!.filter((e) => e.type === 'accepted');
     expect(events).toHaveLength(1);
