@@ -22,6 +22,15 @@ async function main(): Promise<void> {
     else log.fatal({ err }, 'Baton failed to start');
     process.exit(1);
   }
+  if (config.console) {
+    // Without Slack or Teams there is nothing else to look at: say where the console is.
+    const consoleUrl = `${baton.url}/console`;
+    const remote = config.host !== '127.0.0.1' && config.host !== 'localhost' && config.host !== '::1';
+    log.info(
+      { url: consoleUrl, ...(remote ? { fromAnotherMachine: `http://<this host>:${baton.port}/console?token=<BATON_API_TOKEN${config.apiToken ? '' : ` from ${config.dataDir}/api-token`}>` } : {}) },
+      config.slack || config.teams ? `Local console: ${consoleUrl}` : `No Slack or Teams credentials: try Baton in the local console at ${consoleUrl}`,
+    );
+  }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -5,5 +5,7 @@
 import type { PluginFactory } from '../src/app.js';
 import { slackPlugin } from './slack/plugin.js';
 import { teamsPlugin } from './teams/plugin.js';
+import { consolePlugin } from './console/plugin.js';
 
-export const platformPlugins: PluginFactory[] = [slackPlugin, teamsPlugin];
+/** The console (bots/console) renders both platforms' cards locally; off in production unless BATON_CONSOLE=on. */
+export const platformPlugins: PluginFactory[] = [slackPlugin, teamsPlugin, consolePlugin];

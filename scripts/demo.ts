@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../src/config.js';
 import { ManualClock } from '../src/clock.js';
-import { BatonError } from '../src/errors.js';
+import { BatonError, ConflictError } from '../src/errors.js';
 import { loadPlaybook } from '../src/playbook/load.js';
 import type { Person, Playbook, Transition } from '../src/playbook/schema.js';
 import { exampleRequest } from '../src/playbook/packet.js';
@@ -182,8 +182,8 @@ type Fate =
   | 'open' // left waiting (recent, within its SLA): its nudges and breach are still pending
   | 'open_breached'; // left waiting past its deadline: escalated, its next steps pending
 
-/** Per transition, in creation order (oldest first). Rotated by transition so each has its own mix. */
-const FATES: Fate[] = ['accept_fast', 'reject', 'accept_nudged', 'breach_then_accept', 'accept_fast', 'reassign', 'auto_reassigned', 'first_touch_breach', 'accept_fast', 'withdrawn', 'accept_fast', 'open'];
+/** Per transition, in creation order (oldest first), rotated by transition; the last one or two of each are left open. */
+const FATES: Fate[] = ['accept_fast', 'reject', 'accept_nudged', 'breach_then_accept', 'reassign', 'accept_fast', 'auto_reassigned', 'first_touch_breach', 'accept_fast', 'withdrawn'];
 
 const ACCOUNTS = [
   { name: 'Acme Logistics', domain: 'acme-logistics.example', crmId: '0015g00000AcmeLGX', region: 'NA', segment: 'enterprise' },
@@ -305,7 +305,7 @@ export async function seedDemo(opts: SeedOptions): Promise<DemoSummary> {
       }
     };
 
-    const plans = plan(playbook, start, end, perTransition);
+    const plans = planDemo(playbook, start, end, perTransition);
     const steps: Step[] = [];
     let seq = 0;
     const at = (when: Date, run: () => Promise<void>) => steps.push({ at: when, seq: seq++, run });
@@ -394,8 +394,16 @@ export async function seedDemo(opts: SeedOptions): Promise<DemoSummary> {
           const when = after(created, 0.15 + r() * 0.3, acceptMs, t);
           asOwner(p, h.id, when, async (v) => {
             const mates = playbook.people.filter((x) => x.teamId === t.toTeamId && x.active && x.id !== v.owner.id && x.awayUntil === null);
-            const to = r() < 0.5 || !mates.length ? 'queue' : mates[Math.floor(r() * mates.length)]!.id;
-            return service.act(v.id, { action: 'reassign', actor: v.owner.id, to, note: r() < 0.5 ? 'Out at a customer workshop the rest of the week.' : 'Better fit for their book: they already know this account.' });
+            const note = r() < 0.5 ? 'Out at a customer workshop the rest of the week.' : 'Better fit for their book: they already know this account.';
+            const named = mates.length ? mates[Math.floor(r() * mates.length)]!.id : undefined;
+            if (named && r() >= 0.5) return service.act(v.id, { action: 'reassign', actor: v.owner.id, to: named, note });
+            try {
+              return await service.act(v.id, { action: 'reassign', actor: v.owner.id, to: 'queue', note });
+            } catch (err) {
+              // Nobody else free in the queue (e.g. the only other member is away): name a teammate.
+              if (!(err instanceof ConflictError) || !named) throw err;
+              return service.act(v.id, { action: 'reassign', actor: v.owner.id, to: named, note });
+            }
           });
           accept(after(when, 0.2 + r() * 0.4, acceptMs, t));
           break;
@@ -455,9 +463,8 @@ export async function seedDemo(opts: SeedOptions): Promise<DemoSummary> {
   }
 }
 
-function plan(pb: Playbook, start: Date, end: Date, perTransition: number): Planned[] {
+export function planDemo(pb: Playbook, start: Date, end: Date, perTransition: number): Planned[] {
   const out: Planned[] = [];
-  const span = end.getTime() - start.getTime();
   pb.transitions.forEach((t, ti) => {
     const team = pb.teams.find((x) => x.id === t.toTeamId)!;
     const senders = pb.people.filter((p: Person) => p.teamId === t.fromTeamId && p.active);
@@ -470,9 +477,13 @@ function plan(pb: Playbook, start: Date, end: Date, perTransition: number): Plan
         const ago = (fate === 'open' ? 0.3 + rand() * 0.45 : 1.15 + rand() * 0.3) * t.sla.acceptMs;
         createdAt = businessAgo(end, ago, team.calendar);
       } else {
-        // Spread evenly over the period, oldest first, in the receiving team's working hours.
-        const slot = start.getTime() + ((i + 0.2 + rand() * 0.6) / perTransition) * span * 0.97;
+        // Spread evenly over the period up to two days ago (so the last one lands in this week's
+        // digest with time to play out), oldest first, in the receiving team's working hours.
+        const settled = end.getTime() - 2 * DAY;
+        const slot = start.getTime() + ((i + 0.2 + rand() * 0.6) / (perTransition - 1)) * (settled - start.getTime());
         createdAt = addBusinessTime(new Date(slot), Math.round(rand() * 3 * 3_600_000), team.calendar);
+        // A slot on a weekend moves to the next working morning, which may be later than two days ago.
+        if (createdAt.getTime() > settled) createdAt = businessAgo(new Date(settled), Math.round(rand() * 3 * 3_600_000), team.calendar);
       }
       if (createdAt >= end || createdAt < start) continue;
       const example = exampleRequest(t, pb);

@@ -1,0 +1,146 @@
+/**
+ * What the console shows for a handoff, built by the same code the bots use: the Slack card from
+ * blocks/slack with the Slack adapter's card context, the Teams card from blocks/teams with the
+ * Teams adapter's per-viewer context (so the buttons are the ones this person would get), the
+ * packet, the audit trail, and the pending SLA timers from the jobs port.
+ */
+import type { CoreContext } from '../../src/app.js';
+import type { HandoffView } from '../../src/domain/view.js';
+import { LIFECYCLE, USER_ACTIONS, type UserAction } from '../../src/domain/lifecycle.js';
+import type { Person } from '../../src/playbook/schema.js';
+import { buildHandoffCard as buildSlackCard, type SlackMessage } from '../../blocks/slack/card.js';
+import type { AdaptiveCard } from '../../blocks/teams/card.js';
+import { cardContext } from '../slack/render.js';
+import { TeamsViews } from '../teams/views.js';
+import { TeamsIdentity } from '../teams/identity.js';
+import { ConversationBook } from '../teams/conversations.js';
+import { slackMessageHtml } from './slackHtml.js';
+
+export interface HandoffSummary {
+  id: number;
+  status: HandoffView['status'];
+  version: number;
+  transition: string;
+  transitionName: string;
+  account: string;
+  owner: { id: string; name: string };
+  from: { id: string; name: string };
+  slaDueAt: string | null;
+  escalationLevel: number;
+  createdAt: string;
+  updatedAt: string;
+  demo: boolean;
+}
+
+export interface TimerView {
+  name: string;
+  key: string;
+  step: string | null;
+  kind: string | null;
+  runAt: string | null;
+  lockedAt: string | null;
+  failCount: number;
+}
+
+export type Role = 'owner' | 'owner_lead' | 'admin' | 'sender' | 'sender_lead';
+
+export interface HandoffDetail {
+  view: HandoffView;
+  demo: boolean;
+  slack: { html: string; message: SlackMessage };
+  teams: { mode: 'summary' | 'details'; card: AdaptiveCard };
+  /** null when the jobs port is not available to the console. */
+  timers: TimerView[] | null;
+  /** User actions the lifecycle allows in this status (the core still checks who asks). */
+  actions: UserAction[];
+  /** What the viewer is to this handoff; empty for everyone else. */
+  roles: Role[];
+  viewer: { id: string; name: string; timeZone: string } | null;
+  rejectReasons: { code: string; label: string }[];
+  reassignTo: { id: string; name: string }[];
+  now: string;
+}
+
+export class ConsoleViews {
+  private readonly teams: TeamsViews;
+
+  constructor(
+    private readonly core: Pick<CoreContext, 'service' | 'platformStore' | 'clock' | 'log' | 'config' | 'jobs'>,
+    private readonly demoIds: ReadonlySet<number>,
+  ) {
+    const { service, platformStore, log, config } = core;
+    const identity = new TeamsIdentity(service.directory, new ConversationBook(platformStore, config.teams?.appId ?? 'baton-console'), log);
+    this.teams = new TeamsViews(service, identity);
+  }
+
+  summary(v: HandoffView): HandoffSummary {
+    return {
+      id: v.id,
+      status: v.status,
+      version: v.version,
+      transition: v.transition,
+      transitionName: v.transitionName,
+      account: v.account.name,
+      owner: { id: v.owner.id, name: v.owner.name },
+      from: { id: v.from.id, name: v.from.name },
+      slaDueAt: v.slaDueAt,
+      escalationLevel: v.escalationLevel,
+      createdAt: v.createdAt,
+      updatedAt: v.updatedAt,
+      demo: this.demoIds.has(v.id),
+    };
+  }
+
+  async detail(id: number, viewer: Person | undefined, mode: 'summary' | 'details' = 'summary'): Promise<HandoffDetail> {
+    const { service, clock } = this.core;
+    const view = await service.get(id);
+    const now = clock.now();
+    const dir = service.directory;
+    const slack = buildSlackCard(view, cardContext(service, view, now));
+    const html = slackMessageHtml(slack, {
+      userName: (slackId) => dir.find(slackId)?.name,
+      channelName: (channelId) => service.playbook.teams.find((t) => t.channels.slack === channelId)?.name,
+    });
+    const card = mode === 'details' ? await this.teams.details(view, viewer) : await this.teams.summary(view, viewer);
+    return {
+      view,
+      demo: this.demoIds.has(id),
+      slack: { html, message: slack },
+      teams: { mode, card },
+      timers: await this.timers(id),
+      actions: USER_ACTIONS.filter((a) => LIFECYCLE[a].from.includes(view.status) && !(a === 'touch' && view.firstTouchAt)),
+      roles: viewer ? this.roles(viewer, view) : [],
+      viewer: viewer ? { id: viewer.id, name: viewer.name, timeZone: viewer.timeZone } : null,
+      rejectReasons: service.transition(view.transition)?.rejectReasons ?? [],
+      reassignTo: this.teams.reassignTo(view),
+      now: now.toISOString(),
+    };
+  }
+
+  private async timers(handoffId: number): Promise<TimerView[] | null> {
+    const jobs = this.core.jobs;
+    if (!jobs) return null;
+    const pending = await jobs.list({ match: { handoffId } });
+    return pending.map((j) => ({
+      name: j.name,
+      key: j.key,
+      step: typeof j.data.step === 'string' ? j.data.step : null,
+      kind: typeof j.data.kind === 'string' ? j.data.kind : null,
+      runAt: j.runAt ? j.runAt.toISOString() : null,
+      lockedAt: j.lockedAt ? j.lockedAt.toISOString() : null,
+      failCount: j.failCount,
+    }));
+  }
+
+  /** For the console's "you are …" line only; the core decides who may act. */
+  private roles(p: Person, v: HandoffView): Role[] {
+    const dir = this.core.service.directory;
+    const roles: Role[] = [];
+    if (p.id === v.owner.id) roles.push('owner');
+    if (dir.leadsOf(v.owner.id).has(p.id)) roles.push('owner_lead');
+    if (dir.isAdmin(p.id)) roles.push('admin');
+    if (p.id === v.from.id) roles.push('sender');
+    if (dir.leadsOf(v.from.id).has(p.id)) roles.push('sender_lead');
+    return roles;
+  }
+}

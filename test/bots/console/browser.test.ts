@@ -1,0 +1,149 @@
+/**
+ * The console in a real browser: Debian's Chromium driven by playwright-core, against a real
+ * Baton (console plugin only, no Slack or Teams credentials). Acting as the owner, a click on the
+ * Slack card's Accept goes through the core and both cards change; the Teams card (rendered by
+ * the official Adaptive Cards renderer) takes a reject with its own form; a stranger's click is
+ * refused with the core's message. A screenshot is kept in test-artifacts/console.png.
+ *
+ * Chromium must be at /usr/bin/chromium (.ci/run installs it with apt-get). Without it these
+ * tests FAIL with a message saying so — they never skip.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { jest } from '@jest/globals';
+import { consolePlugin } from '../../../bots/console/plugin.js';
+import { exampleRequest } from '../../../src/playbook/packet.js';
+import { startTestBaton, type TestBaton } from '../../helpers/baton.js';
+
+jest.setTimeout(120_000);
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts');
+
+describe('the console in Chromium', () => {
+  let baton: TestBaton;
+  let context: BrowserContext | undefined;
+  let profile: string | undefined;
+  let page: Page;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `Chromium is not installed at ${CHROMIUM}: the console's browser tests need it. Install it with ` +
+          '`DEBIAN_FRONTEND=noninteractive apt-get update && apt-get install -y --no-install-recommends chromium` (.ci/run does this when it is missing).',
+      );
+    }
+    baton = await startTestBaton({ plugins: [consolePlugin] });
+    profile = mkdtempSync(join(tmpdir(), 'baton-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+      viewport: { width: 1500, height: 1100 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    await baton?.stop();
+  });
+
+  async function newHandoff(transition = 'sdr_to_ae', account = 'Harbor Robotics'): Promise<{ id: number; ownerId: string; ownerName: string }> {
+    const t = baton.service.transition(transition)!;
+    const body = { ...exampleRequest(t, baton.playbook), account: { name: `${account} ${Date.now()}` } };
+    const r = await baton.api('POST', '/api/handoffs', body);
+    expect(r.status).toBe(201);
+    return { id: r.json.id, ownerId: r.json.owner.id, ownerName: r.json.owner.name };
+  }
+
+  const slack = () => page.locator('[data-testid=slack-card]');
+  const teams = () => page.locator('[data-testid=teams-card]');
+
+  it('accepting as the owner from the Slack card changes both the Slack card and the Teams card', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    const h = await newHandoff();
+    await page.goto(`${baton.url}/console#/handoff/${h.id}?as=${h.ownerId}`);
+
+    // Before: awaiting acceptance, with Accept on both cards (the Teams one drawn for the owner).
+    await slack().locator('button[data-action-id="handoff_accept"]').waitFor();
+    await expect(slack().innerText()).resolves.toContain(`Waiting for @${h.ownerName} to accept`);
+    await teams().locator('button', { hasText: /^Accept$/ }).waitFor();
+    await expect(teams().innerText()).resolves.toContain(`Awaiting acceptance by ${h.ownerName}`);
+    await expect(page.locator('#d-roles').innerText()).resolves.toContain('the owner');
+    // The list shows it, and the page names the pending SLA timers from the jobs port.
+    await expect(page.locator(`#handoff-list li[data-id="${h.id}"]`).innerText()).resolves.toMatch(/awaiting acceptance/i);
+    await page.locator('#timers tbody tr', { hasText: 'accept:escalate:1' }).waitFor();
+
+    await slack().locator('button[data-action-id="handoff_accept"]').click();
+
+    // After: the Slack card has no Accept/Reject/Reassign, its status line says who accepted;
+    // the Teams card lost its Accept button and says Accepted.
+    // (Locators, not page.waitForFunction: the console's CSP rightly forbids eval.)
+    await slack().locator('button[data-action-id="handoff_accept"]').waitFor({ state: 'detached' });
+    await page.locator('[data-testid=slack-card]', { hasText: 'Accepted' }).waitFor();
+    const slackText = await slack().innerText();
+    expect(slackText).toContain(`Accepted by @${h.ownerName}`);
+    await expect(slack().locator('button[data-action-id="handoff_reject"]').count()).resolves.toBe(0);
+    await expect(slack().locator('button[data-action-id="handoff_touch"]').count()).resolves.toBe(1);
+    await page.locator('[data-testid=teams-card]', { hasText: 'Accepted by' }).waitFor();
+    await expect(teams().locator('button', { hasText: /^Accept$/ }).count()).resolves.toBe(0);
+    await expect(teams().locator('button', { hasText: 'Log first touch' }).count()).resolves.toBe(1);
+    // The timeline shows the audit event, and the new phase's timers replaced the old ones.
+    await page.locator('#timeline li', { hasText: `accepted by ${h.ownerName}` }).waitFor();
+    await page.locator('#timers tbody tr', { hasText: 'first_touch:' }).first().waitFor();
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.locator('#d-title').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'console.png'), fullPage: true });
+    expect(existsSync(join(ARTIFACTS, 'console.png'))).toBe(true);
+
+    // The click went through the core: the state and the audit trail say so.
+    const view = await baton.service.get(h.id);
+    expect(view.status).toBe('accepted');
+    expect(view.events?.at(-1)).toMatchObject({ type: 'accepted', actor: { id: h.ownerId } });
+    expect(errors).toEqual([]);
+  });
+
+  it('rejects from the Teams card form (Adaptive Cards renderer, Action.Execute with inputs)', async () => {
+    const h = await newHandoff('sdr_to_ae', 'Copperleaf Health');
+    await page.goto(`${baton.url}/console#/handoff/${h.id}?as=${h.ownerId}`);
+    await page.reload();
+    await teams().locator('button', { hasText: /^Reject$/ }).waitFor();
+    await teams().locator('button', { hasText: /^Reject$/ }).click();
+    // The ShowCard form: a reason and a note, both required by the card.
+    await teams().locator('select').first().selectOption('meeting_not_confirmed');
+    await teams().locator('textarea').first().fill('The meeting was never confirmed by the buyer.');
+    await teams().locator('button', { hasText: 'Reject handoff' }).click();
+
+    await page.locator('[data-testid=teams-card]', { hasText: 'Rejected by' }).waitFor();
+    await page.locator('[data-testid=slack-card]', { hasText: 'Rejected' }).waitFor();
+    await expect(slack().innerText()).resolves.toContain('The meeting was never confirmed by the buyer.');
+    const view = await baton.service.get(h.id);
+    expect(view.status).toBe('rejected');
+    expect(view.events?.at(-1)).toMatchObject({ type: 'rejected', reasonCode: 'meeting_not_confirmed', actor: { id: h.ownerId } });
+  });
+
+  it('a person who may not act gets the core\'s refusal naming who can, and nothing changes', async () => {
+    const h = await newHandoff('sdr_to_ae', 'Driftwood Studios');
+    // Someone from another team, not a lead of the owner, not an admin.
+    const stranger = baton.playbook.people.find((p) => p.teamId === 'support' && p.active && !baton.service.directory.isAdmin(p.id))!;
+    await page.goto(`${baton.url}/console#/handoff/${h.id}?as=${stranger.id}`);
+    await page.reload();
+    await slack().locator('button[data-action-id="handoff_accept"]').waitFor();
+    // Their Teams card is the read-only one: no Accept for them.
+    await page.locator('[data-testid=teams-card]', { hasText: 'Awaiting acceptance' }).waitFor();
+    await expect(teams().locator('button', { hasText: /^Accept$/ }).count()).resolves.toBe(0);
+    await slack().locator('button[data-action-id="handoff_accept"]').click();
+    await page.locator('#toast.error').waitFor();
+    await expect(page.locator('#toast').innerText()).resolves.toContain(`${h.ownerName} (owner)`);
+    expect((await baton.service.get(h.id)).status).toBe('routed');
+  });
+});
