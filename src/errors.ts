@@ -125,8 +125,36 @@ export class InternalError extends BatonError {
   readonly httpStatus = 500;
 }
 
+/** Prisma's codes for "could not reach / lost / timed out waiting for the database". */
+const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028']);
+/** What a driver adapter reports when the connection itself failed (Prisma wraps it as P2010). */
+const UNAVAILABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'TransactionAlreadyClosed']);
+const UNAVAILABLE_MESSAGE = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection terminated|timeout exceeded when trying to connect|Can't reach database server|Server has closed the connection|the database system is (shutting down|starting up|in recovery mode)|57P0[1-3]|terminating connection|PGlite is closed/i;
+
+/**
+ * True when the database could not be reached, dropped the connection, or stayed busy beyond a
+ * transaction's wait: the request was not applied and may be retried. Checked by shape (name,
+ * code, driver error kind, message), so it needs no database client here and covers raw SQL
+ * (reports) as well as Prisma.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  // By shape, not `instanceof Error`: errors raised by node:net belong to another realm under
+  // test runners that sandbox modules (jest's VM modules).
+  if (typeof err !== 'object' || err === null || typeof (err as { message?: unknown }).message !== 'string') return false;
+  const e = err as Error & { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
+  if (e.name === 'PrismaClientInitializationError') return true;
+  if (e.name === 'PrismaClientKnownRequestError') {
+    if (typeof e.code === 'string' && UNAVAILABLE_PRISMA_CODES.has(e.code)) return true;
+    const kind = e.meta?.driverAdapterError?.cause?.kind;
+    if (typeof kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(kind)) return true;
+  }
+  return UNAVAILABLE_MESSAGE.test(`${e.message} ${typeof e.code === 'string' ? e.code : ''}`);
+}
+
 /** Wrap anything thrown into a BatonError without leaking internals to users. */
 export function asBatonError(err: unknown): BatonError {
   if (err instanceof BatonError) return err;
+  // A database outage is the caller's cue to retry, not a bug: 503, whichever code path met it.
+  if (isDatabaseUnavailable(err)) return new UnavailableError('The database is unavailable right now; nothing was written. Please retry in a moment.');
   return new InternalError('Something went wrong on our side. The request was not applied; please try again.');
 }

@@ -10,7 +10,7 @@ import type { Clock } from './clock.js';
 import type { Database } from './store/database.js';
 import type { Logger } from './logger.js';
 import { Directory } from './directory.js';
-import { ConflictError, InvalidError, NotFoundError, UnavailableError, type ErrorDetail } from './errors.js';
+import { ConflictError, InvalidError, NotFoundError, UnavailableError, isDatabaseUnavailable, type ErrorDetail } from './errors.js';
 import {
   AWAITING_ACCEPT,
   OPEN_STATUSES,
@@ -88,9 +88,55 @@ export function zodDetails(error: z.ZodError, prefix = ''): ErrorDetail[] {
 }
 
 export function parseWith<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const unstorable = unstorableText(body);
+  if (unstorable.length) throw new InvalidError(`The ${what} is invalid: ${unstorable.map((d) => `${d.path} ${d.message}`).join('; ')}.`, unstorable, 'invalid_text');
   const r = schema.safeParse(body);
   if (!r.success) throw new InvalidError(`The ${what} is invalid: ${zodDetails(r.error).map((d) => `${d.path} ${d.message}`).join('; ')}.`, zodDetails(r.error));
   return r.data;
+}
+
+const NUL = /\u0000/;
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function textProblem(s: string): string | undefined {
+  if (NUL.test(s)) return 'contains a NUL character (\\u0000), which cannot be stored';
+  if (UNPAIRED_SURROGATE.test(s)) return 'contains an unpaired UTF-16 surrogate, which is not valid Unicode';
+  return undefined;
+}
+
+/**
+ * PostgreSQL stores neither NUL in text or jsonb nor an unpaired surrogate: such a value would
+ * fail inside the transaction as a 500. Found in a request (keys too), it is refused as invalid
+ * input with its path; at most 20 places are reported. Only the first levels are walked: nothing
+ * Baton accepts nests deeper, and the schemas refuse deeper structures themselves (a body may
+ * nest a hundred thousand levels).
+ */
+export function unstorableText(value: unknown, root = ''): ErrorDetail[] {
+  const MAX_DEPTH = 8;
+  const out: ErrorDetail[] = [];
+  const stack: [unknown, string, number][] = [[value, root, 0]];
+  while (stack.length && out.length < 20) {
+    const [v, path, depth] = stack.pop()!;
+    if (typeof v === 'string') {
+      const problem = textProblem(v);
+      if (problem) out.push({ path: path || '(body)', message: problem });
+    } else if (depth < MAX_DEPTH && Array.isArray(v)) {
+      for (let i = Math.min(v.length, 1000) - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`, depth + 1]);
+    } else if (depth < MAX_DEPTH && v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        const keyProblem = textProblem(k);
+        if (keyProblem) out.push({ path: path || '(body)', message: `a field name ${keyProblem}` });
+        else stack.push([x, path ? `${path}.${k}` : k, depth + 1]);
+      }
+    }
+  }
+  return out;
+}
+
+/** Query filters reach SQL as parameters; a NUL there is an error in PostgreSQL, so refuse it here. */
+function assertStorableFilter(filter: Record<string, unknown>): void {
+  const details = unstorableText(filter);
+  if (details.length) throw new InvalidError(`The query is invalid: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}.`, details, 'invalid_text');
 }
 
 /** The SLA and escalation policy copied onto a handoff when it enters a step. */
@@ -215,9 +261,9 @@ export class HandoffService {
       escalation: t.escalation,
       calendar: toTeam.calendar,
     };
-    let id: number;
+    let row: HandoffRow;
     try {
-      id = await this.withTx(async (tx) => {
+      row = await this.withTx(async (tx) => {
         const account = await upsertAccount(tx, req.account, now);
         const owned = await tx.accountOwner.findUnique({ where: { accountId_stage: { accountId: account.id, stage: t.toStage } } });
         const route = await routeHandoff(
@@ -252,6 +298,7 @@ export class HandoffService {
             timerToken,
             createdAt: now,
           },
+          include: handoffInclude,
         });
         await tx.handoffEvent.createMany({
           data: [
@@ -274,7 +321,7 @@ export class HandoffService {
           type: 'handoff.routed',
           payload: { handoffId: h.id, version: 1, ownerId: route.ownerId, timerToken, slaAcceptDueAt: slaAcceptDueAt.toISOString() },
         }, now);
-        return h.id;
+        return h;
       });
     } catch (err) {
       if (key && isUniqueViolation(err)) {
@@ -285,8 +332,10 @@ export class HandoffService {
       throw err;
     }
     this.deps.afterCommit?.();
-    const view = await this.get(id, { events: false });
-    this.deps.log.info({ handoffId: id, transition: t.id, ownerId: view.owner.id, routing: view.routingReason }, 'handoff routed');
+    // The answer comes from the committed row, with no further read: once committed, the client
+    // is told so even if the database goes away this very moment (a 503 would say "not written").
+    const view = this.toView(row);
+    this.deps.log.info({ handoffId: row.id, transition: t.id, ownerId: view.owner.id, routing: view.routingReason }, 'handoff routed');
     return { handoff: view, created: true };
   }
 
@@ -447,11 +496,13 @@ export class HandoffService {
           ...(args.data ? { data: args.data } : {}),
         },
       }, now);
-      return { id: h.id, from: decision.fromStatus, to: decision.toStatus, version: decision.nextVersion };
+      // Read back inside the transaction: the answer must not depend on the database after the commit.
+      const row = await tx.handoff.findUniqueOrThrow({ where: { id: h.id }, include: handoffInclude });
+      return { id: h.id, from: decision.fromStatus, to: decision.toStatus, version: decision.nextVersion, row };
     });
     this.deps.afterCommit?.();
     this.deps.log.info({ handoffId: result.id, action, actorId, from: result.from, to: result.to, version: result.version }, 'handoff state changed');
-    return this.get(result.id, { events: false });
+    return this.toView(result.row);
   }
 
   /**
@@ -558,6 +609,7 @@ export class HandoffService {
   }
 
   async list(filter: ListFilter): Promise<{ handoffs: HandoffView[]; nextBefore: number | null }> {
+    assertStorableFilter({ ...filter });
     const where: Prisma.HandoffWhereInput = {};
     if (filter.status) {
       const wanted = filter.status.split(',').map((s) => s.trim()).filter(Boolean);
@@ -584,6 +636,7 @@ export class HandoffService {
 
   /** Accounts matching a key: id, CRM id, domain, or (case-insensitive) name. */
   async findAccounts(key: string): Promise<AccountRef[]> {
+    assertStorableFilter({ account: key });
     const k = key.trim();
     const prisma = this.deps.db.prisma;
     const exact = await this.guard(() =>
@@ -774,9 +827,7 @@ function isUniqueViolation(err: unknown): boolean {
   return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 }
 
+/** The database is down, dropped the connection or stayed busy past a transaction's wait (see src/errors.ts). */
 export function isConnectionError(err: unknown): boolean {
-  if (err instanceof Prisma.PrismaClientInitializationError) return true;
-  if (err instanceof Prisma.PrismaClientKnownRequestError && ['P1001', 'P1002', 'P1008', 'P1017', 'P2024'].includes(err.code)) return true;
-  const msg = err instanceof Error ? `${err.message} ${(err as { code?: string }).code ?? ''}` : '';
-  return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|the database system is (shutting down|starting up)|57P01|57P03|terminating connection/i.test(msg);
+  return isDatabaseUnavailable(err);
 }

@@ -60,11 +60,26 @@ export interface OutboxStats {
   oldestPendingAt: Date | null;
 }
 
+/**
+ * One consumer's own delivery loop. Each consumer drains independently, so a slow one (Slack
+ * paced at one post per second per channel, or waiting out a timeout while Slack hangs) never
+ * holds back another (the SLA engine arming timers, Teams) — not even by one batch.
+ */
+interface Lane {
+  timer: NodeJS.Timeout | undefined;
+  running: Promise<void> | undefined;
+  wakeRequested: boolean;
+  /**
+   * Rows this lane claimed whose outcome it could not record (the database went away mid-batch).
+   * Their claim is released as soon as the database answers again, instead of waiting out the
+   * lock (a minute) before they are delivered.
+   */
+  unrecorded: { ids: Set<bigint>; lockedUntil: Date } | undefined;
+}
+
 export class OutboxDispatcher {
   private consumers = new Map<string, OutboxConsumer>();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private wakeRequested = false;
+  private lanes = new Map<string, Lane>();
   private stopped = true;
 
   constructor(
@@ -76,6 +91,7 @@ export class OutboxDispatcher {
 
   register(consumer: OutboxConsumer): void {
     this.consumers.set(consumer.name, consumer);
+    if (!this.stopped) this.schedule(consumer.name, 0);
   }
 
   list(): OutboxConsumer[] {
@@ -84,62 +100,98 @@ export class OutboxDispatcher {
 
   start(): void {
     this.stopped = false;
-    this.schedule(0);
+    for (const name of this.consumers.keys()) this.schedule(name, 0);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    for (const lane of this.lanes.values()) if (lane.timer) clearTimeout(lane.timer);
+    await Promise.all([...this.lanes.values()].map((l) => l.running));
   }
 
   /** Called after a commit that wrote outbox rows, so delivery starts at once instead of at the next poll. */
   wake(): void {
     if (this.stopped) return;
-    if (this.running) {
-      this.wakeRequested = true;
-      return;
+    for (const name of this.consumers.keys()) {
+      const lane = this.lane(name);
+      if (lane.running) lane.wakeRequested = true;
+      else this.schedule(name, 0);
     }
-    this.schedule(0);
   }
 
-  private schedule(ms: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.running = this.drain()
+  private lane(name: string): Lane {
+    let lane = this.lanes.get(name);
+    if (!lane) {
+      lane = { timer: undefined, running: undefined, wakeRequested: false, unrecorded: undefined };
+      this.lanes.set(name, lane);
+    }
+    return lane;
+  }
+
+  private schedule(name: string, ms: number): void {
+    const lane = this.lane(name);
+    if (lane.timer) clearTimeout(lane.timer);
+    lane.timer = setTimeout(() => {
+      lane.timer = undefined;
+      if (lane.running) {
+        lane.wakeRequested = true;
+        return;
+      }
+      lane.running = this.drainConsumer(name)
         .then(() => undefined)
-        .catch((err: unknown) => this.log.error({ err }, 'outbox dispatch failed; will retry'))
+        .catch((err: unknown) => this.log.error({ err, consumer: name }, 'outbox dispatch failed; will retry'))
         .finally(() => {
-          this.running = undefined;
+          lane.running = undefined;
           if (this.stopped) return;
-          const again = this.wakeRequested;
-          this.wakeRequested = false;
-          this.schedule(again ? 0 : this.opts.pollMs);
+          const again = lane.wakeRequested;
+          lane.wakeRequested = false;
+          this.schedule(name, again ? 0 : this.opts.pollMs);
         });
     }, ms);
-    this.timer.unref?.();
+    lane.timer.unref?.();
   }
 
-  /** Deliver everything due now; returns how many deliveries were attempted. */
+  /** Deliver everything due now, for every consumer; returns how many deliveries were attempted. */
   async drain(): Promise<number> {
+    const counts = await Promise.all([...this.consumers.keys()].map((name) => this.drainConsumer(name)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** One claim per consumer, in parallel; returns how many deliveries were attempted. */
+  async drainOnce(): Promise<number> {
+    const counts = await Promise.all([...this.consumers.keys()].map((name) => this.claimAndRun(name)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  private async drainConsumer(name: string): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await this.drainOnce();
+      const n = await this.claimAndRun(name);
       total += n;
       if (n === 0 || this.stopped) return total;
     }
   }
 
-  async drainOnce(): Promise<number> {
-    const names = [...this.consumers.keys()];
-    if (!names.length) return 0;
+  private async claimAndRun(name: string): Promise<number> {
+    if (!this.consumers.has(name)) return 0;
+    const lane = this.lane(name);
+    if (lane.unrecorded?.ids.size) {
+      // Only our own claim (same lock time), on rows still open: another instance's is left alone.
+      const ids = [...lane.unrecorded.ids].map(String);
+      await this.prisma.$executeRaw`
+        UPDATE outbox_delivery SET locked_until = NULL
+        WHERE consumer = ${name} AND event_id = ANY(${ids}::bigint[]) AND locked_until = ${lane.unrecorded.lockedUntil}
+          AND delivered_at IS NULL AND failed_at IS NULL`;
+      this.log.info({ consumer: name, released: ids.length }, 'outbox: released deliveries whose outcome could not be recorded');
+    }
+    lane.unrecorded = undefined;
     const now = this.clock.now();
     const lockUntil = new Date(now.getTime() + (this.opts.lockMs ?? 60_000));
     const rows = await this.prisma.$queryRaw<ClaimedRow[]>`
       WITH due AS (
         SELECT d.event_id, d.consumer FROM outbox_delivery d
-        WHERE d.delivered_at IS NULL AND d.failed_at IS NULL AND d.available_at <= ${now}
-          AND (d.locked_until IS NULL OR d.locked_until <= ${now}) AND d.consumer = ANY(${names})
+        WHERE d.consumer = ${name} AND d.delivered_at IS NULL AND d.failed_at IS NULL AND d.available_at <= ${now}
+          AND (d.locked_until IS NULL OR d.locked_until <= ${now})
         ORDER BY d.event_id
         LIMIT ${this.opts.batchSize ?? 50}
         FOR UPDATE SKIP LOCKED
@@ -148,18 +200,15 @@ export class OutboxDispatcher {
       FROM due, outbox_event e
       WHERE d.event_id = due.event_id AND d.consumer = due.consumer AND e.id = d.event_id
       RETURNING d.event_id, d.consumer, d.attempts, e.handoff_id, e.type, e.payload, e.created_at`;
-    // Keep each consumer's events in commit order, but let different consumers proceed in parallel.
-    const byConsumer = new Map<string, ClaimedRow[]>();
-    for (const r of rows.sort((a, b) => (a.event_id < b.event_id ? -1 : 1))) {
-      const list = byConsumer.get(r.consumer) ?? [];
-      list.push(r);
-      byConsumer.set(r.consumer, list);
-    }
-    await Promise.all([...byConsumer.entries()].map(([name, list]) => this.runConsumer(name, list)));
+    // The consumer sees its events in commit order.
+    const unrecorded = { ids: new Set(rows.map((r) => r.event_id)), lockedUntil: lockUntil };
+    lane.unrecorded = unrecorded;
+    await this.runConsumer(name, rows.sort((a, b) => (a.event_id < b.event_id ? -1 : 1)), (id) => unrecorded.ids.delete(id));
+    lane.unrecorded = undefined;
     return rows.length;
   }
 
-  private async runConsumer(name: string, rows: ClaimedRow[]): Promise<void> {
+  private async runConsumer(name: string, rows: ClaimedRow[], recorded: (eventId: bigint) => void): Promise<void> {
     const consumer = this.consumers.get(name);
     if (!consumer) return;
     for (const r of rows) {
@@ -170,6 +219,7 @@ export class OutboxDispatcher {
           where: { eventId_consumer: { eventId: r.event_id, consumer: name } },
           data: { deliveredAt: this.clock.now(), lockedUntil: null, lastError: null },
         });
+        recorded(r.event_id);
       } catch (err) {
         const delay = backoff(r.attempts, err, this.opts.backoff ?? defaultBackoff);
         const message = err instanceof Error ? err.message : String(err);
@@ -181,6 +231,7 @@ export class OutboxDispatcher {
               ? { failedAt: now, lockedUntil: null, lastError: message.slice(0, 2000) }
               : { availableAt: new Date(now.getTime() + delay), lockedUntil: null, lastError: message.slice(0, 2000) },
         });
+        recorded(r.event_id);
         const logFn = delay === null ? this.log.error.bind(this.log) : this.log.warn.bind(this.log);
         logFn({ consumer: name, eventId: event.id, type: event.type, attempt: r.attempts, retryInMs: delay, err: message }, delay === null ? 'outbox delivery failed for good' : 'outbox delivery failed; retrying');
       }
