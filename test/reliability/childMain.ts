@@ -1,0 +1,28 @@
+/**
+ * bots/main.ts with one test knob: RELIABILITY_SLACK_POST_INTERVAL_MS spaces Slack posts to one
+ * channel (production: about one per second, which would make a CI-sized crash test wait minutes
+ * for the local fake). Everything else — configuration, startBaton, the platform plugins, signal
+ * handling — is what `npm start` runs.
+ */
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startBaton } from '../../src/app.js';
+import { createSlackPlugin } from '../../bots/slack/plugin.js';
+import { platformPlugins } from '../../bots/platforms.js';
+import { slackPlugin } from '../../bots/slack/plugin.js';
+
+const config = loadConfig();
+const log = createLogger(config.logLevel);
+const interval = process.env.RELIABILITY_SLACK_POST_INTERVAL_MS;
+const plugins = platformPlugins.map((p) => (p === slackPlugin && interval ? createSlackPlugin({ postIntervalMs: Number(interval) }) : p));
+const baton = await startBaton({ config, log, plugins });
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  await baton.close();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
