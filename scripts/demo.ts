@@ -33,6 +33,7 @@ import { BatonError, ConflictError } from '../src/errors.js';
 import { loadPlaybook } from '../src/playbook/load.js';
 import type { Person, Playbook, Transition } from '../src/playbook/schema.js';
 import { exampleRequest } from '../src/playbook/packet.js';
+import { mulberry32 as rng } from './rng.js';
 import { openDatabase, type Database } from '../src/store/database.js';
 import { applyMigrations, projectRoot } from '../src/store/migrate.js';
 import { syncDirectory } from '../src/directory.js';
@@ -222,17 +223,6 @@ function rejectNote(code: string, label: string): string {
   return REJECT_NOTES[code] ?? `${label}: details in the CRM record.`;
 }
 
-/** A small deterministic PRNG (mulberry32): the same seed gives the same demo data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Planned {
   index: number;

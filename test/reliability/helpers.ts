@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { SqlClient } from '../../src/store/sqlClient.js';
+import { waitFor } from '../bots/slack/helpers.js';
 
 // ---------------------------------------------------------------------------------------------
 // Rows
@@ -171,16 +172,7 @@ export class FaultProxy {
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness (mulberry32): failures reproduce with the printed seed.
 
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as prng } from '../../scripts/rng.js';
 
 // ---------------------------------------------------------------------------------------------
 // Figures
@@ -203,20 +195,9 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls until `fn` returns a truthy value, or throws naming `what`. */
-export async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(everyMs);
-  }
+/** Polls until `fn` returns a truthy value, or throws naming `what` (the Slack harness's loop, slower defaults). */
+export function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 50): Promise<NonNullable<T>> {
+  return waitFor(what, fn, timeoutMs, everyMs);
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */

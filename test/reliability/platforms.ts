@@ -7,6 +7,7 @@ import { teamsPlugin } from '../../bots/teams/plugin.js';
 import { signSlackRequest } from '../../bots/slack/verify.js';
 import { FakeSlackApi } from '../fakes/slackApi.js';
 import { FakeBotConnector } from '../fakes/botConnector.js';
+import { postActivity } from '../bots/teams/helpers.js';
 import { startTestBaton, type TestBaton } from '../helpers/baton.js';
 import type { BatonOptions } from '../../src/app.js';
 import type { Playbook } from '../../src/playbook/schema.js';
@@ -81,20 +82,8 @@ export async function startPlatformRig(opts: { playbook: Playbook; slack?: Slack
       return { status: res.status, text: await res.text() };
     },
     async teamsPost(activity, given) {
-      const auth = given === null ? undefined : (given ?? teamsToken());
-      const res = await fetch(`${baton.url}/api/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
-        body: JSON.stringify(activity),
-      });
-      const text = await res.text();
-      let json: unknown;
-      try {
-        json = text ? JSON.parse(text) : undefined;
-      } catch {
-        json = undefined;
-      }
-      return { status: res.status, json };
+      const { status, json } = await postActivity(baton.url, activity, given === null ? undefined : (given ?? teamsToken()));
+      return { status, json };
     },
     async stop() {
       await baton.stop();

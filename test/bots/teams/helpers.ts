@@ -43,27 +43,31 @@ export async function startTeamsRig(overrides: Partial<BatonOptions> & { env?: R
     baton,
     fake,
     token,
-    async post(activity, given) {
-      const auth = given === null ? undefined : given ?? token();
-      const res = await fetch(`${baton.url}/api/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
-        body: JSON.stringify(activity),
-      });
-      const text = await res.text();
-      let json: unknown;
-      try {
-        json = text ? JSON.parse(text) : undefined;
-      } catch {
-        json = undefined;
-      }
-      return { status: res.status, json, text };
+    post(activity, given) {
+      return postActivity(baton.url, activity, given === null ? undefined : given ?? token());
     },
     async stop() {
       await baton.stop();
       await fake.close();
     },
   };
+}
+
+/** POSTs a Bot Framework activity to Baton's /api/messages, as the Bot Connector does (with `auth` as its bearer token). */
+export async function postActivity(batonUrl: string, activity: unknown, auth: string | undefined): Promise<{ status: number; json: unknown; text: string }> {
+  const res = await fetch(`${batonUrl}/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+    body: JSON.stringify(activity),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text };
 }
 
 let seq = 0;
