@@ -193,6 +193,12 @@ export class AgendaJobScheduler implements JobScheduler {
       removeOnComplete: true,
     });
     this.agenda.on('error', (err: Error) => this.log.warn({ err: err.message }, 'jobs: scheduler error'));
+    // PostgreSQL's LISTEN connection reports a lost database as an 'error' event on the channel.
+    // Without a listener Node throws it out of pg's socket handler and the process ends while the
+    // database restarts. The channel reconnects by itself; until then jobs are found by polling.
+    backend.notificationChannel?.on('error', (err: Error) =>
+      this.log.warn({ err: err.message }, 'jobs: the notification channel lost its database connection; polling until it reconnects'),
+    );
     this.agenda.on('start', (job: Job, remote?: boolean) => {
       if (remote === true || !job.attrs?._id) return;
       this.running.set(String(job.attrs._id), Date.now());

@@ -85,10 +85,6 @@ if (base) {
       viaProxy.searchParams.set('schema', schema);
       db = await openDatabase({ url: viaProxy.toString(), dataDir: '' });
       baton = await startTestBaton({ db, playbook, jobs: { databaseUrl: viaProxy.toString() } });
-      // Works around the bug shown by the `it.failing` test below (Agenda's LISTEN channel emits
-      // 'error' with nobody listening, which throws out of pg's socket handler and kills the
-      // process): listen here, so the rest of the scenario can be measured. Remove once fixed.
-      (baton.jobs as unknown as { agenda: { notificationChannel?: { on(e: 'error', f: (err: Error) => void): void } } }).agenda.notificationChannel?.on('error', () => undefined);
       const d = new URL(base);
       d.searchParams.set('schema', schema);
       direct = await openDatabase({ url: d.toString(), dataDir: '' });
@@ -190,16 +186,12 @@ if (base) {
 
   describe('the process itself (bots/main.ts) when PostgreSQL restarts', () => {
     /**
-     * BUG (src/jobs, reported in RELIABILITY.md): when the database drops its connections, Agenda's
-     * PostgreSQL notification channel (the LISTEN connection) emits 'error' on itself, and
-     * src/jobs/agendaScheduler.ts (createJobScheduler → preconnected → wakeUpsOnly) attaches no
-     * 'error' listener to it. Node throws an unhandled 'error' event out of pg's socket handler:
-     * an uncaught exception, and `npm start` exits instead of waiting for the database. Fix: in
-     * createJobScheduler, `backend.notificationChannel?.on('error', (err) => log.warn(…))` (the
-     * channel then reconnects by itself). When this test starts failing, the bug is fixed: turn
-     * `it.failing` into `it` and drop the workaround above.
+     * Found by this suite: Agenda's PostgreSQL notification channel (the LISTEN connection) emits
+     * 'error' when the database drops its connections, and with no listener Node threw it out of
+     * pg's socket handler, so `npm start` exited instead of waiting for the database. The
+     * scheduler now listens (src/jobs/agendaScheduler.ts) and the channel reconnects by itself.
      */
-    it.failing('survives a 2-second cut of every database connection and is ready again afterwards', async () => {
+    it('survives a 2-second cut of every database connection and is ready again afterwards', async () => {
       const proxy2 = new TcpProxy(target.hostname, Number(target.port || 5432));
       await proxy2.up();
       const dbh = childDatabase(reliabilityPlaybookYaml({ teams: 2 }));
