@@ -30,11 +30,20 @@ export class PlatformStore {
 
   /** Records (or updates) where a card lives. Call with messageId null before posting, then with the id after. */
   async saveCard(card: CardLocation): Promise<void> {
-    await this.db.prisma.cardRef.upsert({
-      where: { handoffId_platform_kind_conversationId: { handoffId: card.handoffId, platform: card.platform, kind: card.kind, conversationId: card.conversationId } },
-      create: { ...card },
-      update: card.messageId ? { messageId: card.messageId } : {},
-    });
+    // One statement either way (Prisma's upsert with nothing to update is a SELECT, then an INSERT).
+    // updated_at is set by the client, as Prisma's @updatedAt does.
+    const now = new Date();
+    if (card.messageId) {
+      await this.db.prisma.$executeRaw`
+        INSERT INTO card_ref (handoff_id, platform, kind, conversation_id, message_id, created_at, updated_at)
+        VALUES (${card.handoffId}, ${card.platform}, ${card.kind}, ${card.conversationId}, ${card.messageId}, ${now}, ${now})
+        ON CONFLICT (handoff_id, platform, kind, conversation_id) DO UPDATE SET message_id = EXCLUDED.message_id, updated_at = EXCLUDED.updated_at`;
+    } else {
+      await this.db.prisma.$executeRaw`
+        INSERT INTO card_ref (handoff_id, platform, kind, conversation_id, message_id, created_at, updated_at)
+        VALUES (${card.handoffId}, ${card.platform}, ${card.kind}, ${card.conversationId}, NULL, ${now}, ${now})
+        ON CONFLICT (handoff_id, platform, kind, conversation_id) DO NOTHING`;
+    }
   }
 
   async conversation<T>(platform: string, key: string): Promise<T | undefined> {
