@@ -75,14 +75,14 @@ export async function createJobScheduler(opts: JobSchedulerOptions): Promise<Age
   await ensureJobSchema(opts.db.sql, table);
   if (opts.db.kind === 'pglite') {
     const backend = new SqlBackend('PGlite', opts.db.sql, { table, ensureSchema: false });
-    return new AgendaJobScheduler(await preconnected(backend), { ...opts, processEveryMs: opts.processEveryMs ?? 250 }, async () => undefined);
+    return new AgendaJobScheduler(await preconnected(backend), { ...opts, processEveryMs: opts.processEveryMs ?? 250 }, async () => undefined, bulkOn(opts.db.sql, table));
   }
   if (!opts.databaseUrl) {
     // Handed an open PostgreSQL database without its URL (tests): no pool of our own for LISTEN,
     // so run the same SQL on the app's pool and poll.
     log.warn('jobs: no database URL for the scheduler\'s own pool; polling without LISTEN/NOTIFY');
     const backend = new SqlBackend('PostgreSQL (shared pool, polling)', opts.db.sql, { table, ensureSchema: false });
-    return new AgendaJobScheduler(await preconnected(backend), { ...opts, processEveryMs: opts.processEveryMs ?? 500 }, async () => undefined);
+    return new AgendaJobScheduler(await preconnected(backend), { ...opts, processEveryMs: opts.processEveryMs ?? 500 }, async () => undefined, bulkOn(opts.db.sql, table));
   }
   const { config, schema } = pgPoolConfig(opts.databaseUrl, opts.poolSize ?? 10);
   const pool = new pg.Pool(config);
@@ -96,11 +96,62 @@ export async function createJobScheduler(opts: JobSchedulerOptions): Promise<Age
     ensureSchema: false,
   });
   try {
-    return new AgendaJobScheduler(await preconnected(backend), { ...opts, processEveryMs: opts.processEveryMs ?? 500 }, () => pool.end());
+    return new AgendaJobScheduler(await preconnected(backend), { ...opts, processEveryMs: opts.processEveryMs ?? 500 }, () => pool.end(), bulkOn({ query: async (q, p) => (await pool.query(q, p)).rows }, table));
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Inserts far-off jobs in one statement (see AgendaJobScheduler.scheduleMany): the same columns
+ * Agenda's save() writes for a new job, skipping keys that already exist (insert-only).
+ */
+export interface BulkStatements {
+  insert(rows: BulkJobRow[]): Promise<void>;
+  /** Removes the jobs of one name with these keys; returns how many. */
+  removeKeys(name: string | undefined, keys: string[]): Promise<number>;
+}
+interface BulkJobRow {
+  name: string;
+  priority: number;
+  next_run_at: string;
+  type: string;
+  repeat_timezone: string | null;
+  repeat_interval: string | null;
+  data: unknown;
+  repeat_at: string | null;
+  disabled: boolean;
+  fork: boolean;
+  last_modified_by: string | null;
+  start_date: string | null;
+  end_date: string | null;
+  skip_days: unknown;
+}
+
+function bulkOn(sql: { query(q: string, params?: unknown[]): Promise<unknown[]> }, table: string): BulkStatements {
+  const statement = `
+    INSERT INTO "${table}" (name, priority, next_run_at, type, repeat_timezone, repeat_interval, data, repeat_at, disabled, fork,
+      last_modified_by, start_date, end_date, skip_days)
+    SELECT name, priority, next_run_at, type, repeat_timezone, repeat_interval, data, repeat_at, disabled, fork,
+      last_modified_by, start_date, end_date, skip_days
+    FROM jsonb_to_recordset($1::jsonb) AS r(name text, priority int, next_run_at timestamptz, type text, repeat_timezone text,
+      repeat_interval text, data jsonb, repeat_at text, disabled boolean, fork boolean, last_modified_by text,
+      start_date timestamptz, end_date timestamptz, skip_days jsonb)
+    ON CONFLICT ((data->>'key')) DO NOTHING`;
+  return {
+    async insert(rows) {
+      await sql.query(statement, [JSON.stringify(rows)]);
+    },
+    async removeKeys(name, keys) {
+      const rows = (await sql.query(
+        `WITH gone AS (DELETE FROM "${table}" WHERE data->>'key' = ANY($1::text[]) AND ($2::text IS NULL OR name = $2) RETURNING 1)
+         SELECT count(*)::int AS n FROM gone`,
+        [keys, name ?? null],
+      )) as { n: number }[];
+      return rows[0]?.n ?? 0;
+    },
+  };
 }
 
 /**
@@ -174,6 +225,7 @@ export class AgendaJobScheduler implements JobScheduler {
     backend: AgendaBackend,
     private readonly opts: JobSchedulerOptions & { processEveryMs: number },
     private readonly releaseOwned: () => Promise<void>,
+    private readonly bulk?: BulkStatements,
   ) {
     this.backendName = backend.name;
     this.log = opts.log;
@@ -275,7 +327,49 @@ export class AgendaJobScheduler implements JobScheduler {
     }
   }
 
+  /**
+   * Several insert-only schedules at once. A job due after the next poll needs no wake-up (Agenda
+   * ignores a notification for a job due after its next scan, and that scan finds it), so those
+   * are inserted in one statement without the per-job SELECT, INSERT and NOTIFY of save(); a job
+   * due sooner goes through schedule() as usual.
+   */
+  async scheduleMany<D extends JobData>(reqs: ScheduleRequest<D>[]): Promise<void> {
+    const horizon = Date.now() + this.processEveryMs + 1000;
+    const far = this.bulk ? reqs.filter((r) => r.runAt.getTime() > horizon) : [];
+    if (far.length) {
+      const by = this.agenda.attrs.name || null;
+      const iso = (d: unknown) => (d ? new Date(d as Date).toISOString() : null);
+      await this.bulk!.insert(
+        far.map((req) => {
+          const stored: StoredData<D> = { key: req.key, runAt: req.runAt.toISOString(), data: req.data };
+          const j = this.agenda.create<StoredData<D>>(req.name, stored).schedule(req.runAt).toJson(true);
+          return {
+            name: j.name,
+            priority: Number(j.priority ?? 0),
+            next_run_at: iso(j.nextRunAt)!,
+            type: j.type ?? 'normal',
+            repeat_timezone: j.repeatTimezone ?? null,
+            repeat_interval: j.repeatInterval === undefined || j.repeatInterval === null ? null : String(j.repeatInterval),
+            data: j.data,
+            repeat_at: j.repeatAt ?? null,
+            disabled: j.disabled ?? false,
+            fork: j.fork ?? false,
+            last_modified_by: by,
+            start_date: iso(j.startDate),
+            end_date: iso(j.endDate),
+            skip_days: j.skipDays ?? null,
+          };
+        }),
+      );
+    }
+    for (const req of reqs) if (!far.includes(req)) await this.schedule(req);
+  }
+
   async cancel(filter: JobFilter): Promise<number> {
+    if (filter.keys && this.bulk) {
+      // One statement, the same rows as one cancel per key (Agenda's cancel is a plain delete).
+      return filter.keys.length ? this.bulk.removeKeys(filter.name, filter.keys) : 0;
+    }
     if (filter.keys) {
       let removed = 0;
       for (const key of filter.keys) removed += await this.agenda.cancel({ ...(filter.name ? { name: filter.name } : {}), data: { key } });

@@ -70,6 +70,8 @@ export interface JobScheduler {
   /** Register the handler of a job name; before start(). */
   define<D extends JobData>(name: string, handler: JobHandler<D>): void;
   schedule<D extends JobData>(job: ScheduleRequest<D>, opts?: ScheduleOptions): Promise<void>;
+  /** Several insert-only schedules (as schedule() without replace), possibly in one statement. */
+  scheduleMany?<D extends JobData>(jobs: ScheduleRequest<D>[]): Promise<void>;
   /** Removes matching jobs (due or not); returns how many. An empty filter removes nothing. */
   cancel(filter: JobFilter): Promise<number>;
   /** Jobs still in the store (scheduled, locked, or failed), oldest first. */

@@ -152,19 +152,19 @@ export class SlaEngine implements OutboxConsumer {
     if (stale.length) await this.deps.jobs.cancel({ name: SLA_TIMER_JOB, keys: stale });
 
     if (!decision.arm.length || !decision.startedAt || !decision.dueAt || !h.timerToken) return;
-    for (const t of decision.arm) {
-      const data: TimerJobData = {
-        handoffId: h.id,
-        token: h.timerToken,
-        kind: t.kind,
-        step: t.step,
-        startedAt: decision.startedAt.toISOString(),
-        dueAt: decision.dueAt.toISOString(),
-        snoozedUntil: null,
-      };
-      // Insert-only: a redelivered event must not move a timer (or revive one a snooze deferred).
-      await this.deps.jobs.schedule({ name: SLA_TIMER_JOB, key: timerKey(h.id, h.timerToken, t.step), runAt: t.at, data });
-    }
+    const armToken = h.timerToken;
+    const startedAt = decision.startedAt.toISOString();
+    const dueAt = decision.dueAt.toISOString();
+    const requests = decision.arm.map((t) => ({
+      name: SLA_TIMER_JOB,
+      key: timerKey(h.id, armToken, t.step),
+      runAt: t.at,
+      data: { handoffId: h.id, token: armToken, kind: t.kind, step: t.step, startedAt, dueAt, snoozedUntil: null } satisfies TimerJobData as TimerJobData,
+    }));
+    // Insert-only: a redelivered event must not move a timer (or revive one a snooze deferred).
+    const { jobs } = this.deps;
+    if (jobs.scheduleMany) await jobs.scheduleMany(requests);
+    else for (const r of requests) await jobs.schedule(r);
     this.deps.log.debug({ handoffId: h.id, event: event.type, armed: decision.arm.map((t) => `${t.step}@${t.at.toISOString()}`), cancelled: stale.length }, 'sla: timers armed');
   }
 
