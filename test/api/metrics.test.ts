@@ -8,6 +8,7 @@ import { jest } from '@jest/globals';
 import { startTestBaton, TEST_TOKEN, type TestBaton } from '../helpers/baton.js';
 import { slaPlaybook } from '../sla/helpers.js';
 import { routeLabel } from '../../src/metrics.js';
+import { waitFor } from '../helpers/wait.js';
 
 jest.setTimeout(60_000);
 
@@ -72,15 +73,6 @@ async function scrape(baton: TestBaton): Promise<Exposition> {
   return parseExposition(await res.text());
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('GET /metrics', () => {
   let baton: TestBaton;
@@ -170,7 +162,7 @@ describe('GET /metrics', () => {
     const r = await baton.api('POST', '/api/handoffs', body('steady'));
     expect(r.status).toBe(201);
     // steady: accept within 2s (nudge at 1s), breach at 2s.
-    await waitFor(async () => ((await baton.service.events(r.json.id)).some((ev) => ev.type === 'escalated') ? true : undefined), 15_000);
+    await waitFor('the escalation', async () => ((await baton.service.events(r.json.id)).some((ev) => ev.type === 'escalated') ? true : undefined), 15_000);
     const e = await scrape(baton);
     expect(value(e, 'baton_sla_breaches_total', { transition: 'steady', kind: 'accept' })).toBe(1);
     expect(value(e, 'baton_actions_total', { action: 'escalate', outcome: 'applied' })).toBeGreaterThanOrEqual(1);

@@ -8,18 +8,10 @@ import { consolePlugin } from '../../../bots/console/plugin.js';
 import { demoPlaybook, demoTimings } from '../../../bots/console/demo.js';
 import { exampleRequest } from '../../../src/playbook/packet.js';
 import { startTestBaton, type TestBaton } from '../../helpers/baton.js';
+import { waitFor } from '../../helpers/wait.js';
 
 jest.setTimeout(90_000);
 
-async function waitFor<T>(fn: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('demo handoffs', () => {
   let baton: TestBaton;
@@ -45,19 +37,19 @@ describe('demo handoffs', () => {
     expect(new Date(view.slaAcceptDueAt!).getTime() - new Date(view.createdAt).getTime()).toBe(30_000);
 
     // The timers the console shows: nudges at 50%/80%, the breach, the next step, the reassignment.
-    const detail = await waitFor(async () => {
+    const detail = await waitFor('the five timers', async () => {
       const d = (await (await fetch(`${baton.url}/console/api/handoffs/${id}`)).json()) as { demo: boolean; timers: { step: string; runAt: string }[] };
       return d.timers.length === 5 ? d : undefined;
-    }, 10_000);
+    }, 10_000, 200);
     const t0 = new Date(view.createdAt).getTime();
     const offsets = Object.fromEntries(detail.timers.map((t) => [t.step, new Date(t.runAt).getTime() - t0]));
     expect(offsets).toEqual({ 'accept:nudge:0.5': 15_000, 'accept:nudge:0.8': 24_000, 'accept:escalate:1': 30_000, 'accept:escalate:2': 45_000, 'accept:reassign': 60_000 });
     expect(detail.demo).toBe(true);
 
-    const escalated = await waitFor(async () => {
+    const escalated = await waitFor('the escalation', async () => {
       const events = await baton.service.events(id);
       return events.some((e) => e.type === 'escalated') ? events : undefined;
-    }, 45_000);
+    }, 45_000, 200);
     expect(escalated.filter((e) => e.type === 'nudged').map((e) => (e.data as { point: number }).point)).toEqual([0.5, 0.8]);
     const breach = escalated.find((e) => e.type === 'escalated')!;
     expect(new Date(breach.at).getTime() - t0).toBeGreaterThanOrEqual(30_000);
