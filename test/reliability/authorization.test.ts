@@ -12,7 +12,7 @@ import { MODAL_INPUTS } from '../../blocks/slack/modals.js';
 import { USER_ACTIONS, type UserAction } from '../../src/domain/lifecycle.js';
 import { pool, recordFigures, sleep, until } from './helpers.js';
 import { intakeBody, reliabilityPlaybook, slackChannel, slackUser } from './playbook.js';
-import { FORM, slackClick, slackSubmit, startPlatformRig, teamsFrom, teamsInstall, teamsInvoke, type PlatformRig } from './platforms.js';
+import { FORM, slackClick, slackSubmit, useInstalledRig, teamsFrom, teamsInvoke } from './platforms.js';
 
 jest.setTimeout(300_000);
 
@@ -62,15 +62,7 @@ function expected(platform: Platform): Record<string, Record<Role, Outcome>> {
 }
 
 const playbook = reliabilityPlaybook({ teams: 1 });
-let rig: PlatformRig;
-
-beforeAll(async () => {
-  rig = await startPlatformRig({ playbook });
-  expect((await rig.teamsPost(teamsInstall(rig, teamsFrom('adam')))).status).toBe(200);
-});
-afterAll(async () => {
-  await rig?.stop();
-});
+const rig = useInstalledRig(playbook);
 
 it('the matrix covers every user action of the core, and no platform offers a control the table does not list', () => {
   expect(Object.keys(WHO_MAY_ACT).sort()).toEqual([...USER_ACTIONS].sort());

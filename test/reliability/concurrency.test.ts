@@ -8,20 +8,12 @@ import { jest } from '@jest/globals';
 import { CARD_ACTIONS, encodeSlackButtonValue } from '../../blocks/actions.js';
 import { recordFigures, until } from './helpers.js';
 import { intakeBody, reliabilityPlaybook, slackUser } from './playbook.js';
-import { FORM, slackClick, startPlatformRig, teamsFrom, teamsInstall, teamsInvoke, type PlatformRig } from './platforms.js';
+import { FORM, slackClick, useInstalledRig, teamsFrom, teamsInvoke } from './platforms.js';
 
 jest.setTimeout(120_000);
 const CLICKS = 50;
 const playbook = reliabilityPlaybook({ teams: 1 });
-let rig: PlatformRig;
-
-beforeAll(async () => {
-  rig = await startPlatformRig({ playbook });
-  expect((await rig.teamsPost(teamsInstall(rig, teamsFrom('adam')))).status).toBe(200);
-});
-afterAll(async () => {
-  await rig?.stop();
-});
+const rig = useInstalledRig(playbook);
 
 /** Who may accept a handoff owned by own1a: the owner, her lead, the admin. */
 const deciders = ['own1a', 'lead1', 'adam'];

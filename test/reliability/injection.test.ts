@@ -14,7 +14,7 @@ import { CARD_ACTIONS, SLACK_VIEWS, encodeSlackButtonValue } from '../../blocks/
 import { MODAL_INPUTS } from '../../blocks/slack/modals.js';
 import { diffCounts, recordFigures, rowCounts, sleep, tableNames, until } from './helpers.js';
 import { intakeBody, reliabilityPlaybook, slackChannel, slackUser } from './playbook.js';
-import { FORM, cardOf, slackClick, slackEvent, slackSubmit, startPlatformRig, teamsFrom, teamsInstall, teamsInvoke, teamsMessage, type PlatformRig } from './platforms.js';
+import { FORM, cardOf, slackClick, slackEvent, slackSubmit, useInstalledRig, teamsFrom, teamsInvoke, teamsMessage } from './platforms.js';
 
 jest.setTimeout(120_000);
 
@@ -26,14 +26,7 @@ const TEAMS_TEXT = 'See **EVILBOLD** [EVILLINK](http://evil.example) <at>EVILAT<
 const SQL_TEXT = `'); DROP TABLE handoff;-- "quoted" \\ backslash $1 %s ; DELETE FROM account WHERE '1'='1`;
 
 const playbook = reliabilityPlaybook({ teams: 1, timed: { accept: '3s', nudgesAt: [0.5] } });
-let rig: PlatformRig;
-beforeAll(async () => {
-  rig = await startPlatformRig({ playbook });
-  expect((await rig.teamsPost(teamsInstall(rig, teamsFrom('adam')))).status).toBe(200);
-});
-afterAll(async () => {
-  await rig?.stop();
-});
+const rig = useInstalledRig(playbook);
 
 async function drained(): Promise<boolean> {
   const [r] = await rig.baton.db.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM outbox_delivery WHERE delivered_at IS NULL AND failed_at IS NULL`);

@@ -172,6 +172,28 @@ export function teamsPersonal(user: { id: string }) {
   return { conversationType: 'personal', tenantId: TENANT, id: `a:1${Buffer.from(user.id).toString('base64url')}` };
 }
 
+/**
+ * A rig for the whole test file: started in beforeAll with Baton installed in Teams (by the admin,
+ * so Baton knows the service URL), stopped in afterAll. The returned object forwards to that rig.
+ */
+export function useInstalledRig(playbook: Playbook): PlatformRig {
+  let rig: PlatformRig | undefined;
+  beforeAll(async () => {
+    rig = await startPlatformRig({ playbook });
+    expect((await rig.teamsPost(teamsInstall(rig, teamsFrom('adam')))).status).toBe(200);
+  });
+  afterAll(async () => {
+    await rig?.stop();
+  });
+  return new Proxy({} as PlatformRig, {
+    get(_target, key) {
+      if (!rig) throw new Error('the platform rig starts in beforeAll');
+      const value = (rig as unknown as Record<string | symbol, unknown>)[key];
+      return typeof value === 'function' ? value.bind(rig) : value;
+    },
+  });
+}
+
 /** The person's Teams identity in the reliability playbook (or a stranger's). */
 export function teamsFrom(personKey: string, name = personKey): { id: string; name: string } {
   return { id: personKey.startsWith('29:') ? personKey : teamsUser(personKey), name };
