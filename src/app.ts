@@ -118,7 +118,7 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
 
   const outbox = new OutboxDispatcher(db.prisma, clock, log.child({ component: 'outbox' }), { pollMs: config.outboxPollMs });
   for (const c of opts.consumers ?? []) outbox.register(c);
-  const service = new HandoffService({ db, playbook, clock, log: log.child({ component: 'handoffs' }), consumers: () => outbox.list(), afterCommit: () => outbox.wake() });
+  const service = new HandoffService({ db, playbook, clock, log: log.child({ component: 'handoffs' }), consumers: () => outbox.list(), afterCommit: (names) => outbox.wake(names) });
 
   // SLA timers: Agenda on the same database (its table is created here, once, before any worker).
   let jobs: JobScheduler;

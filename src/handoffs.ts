@@ -156,7 +156,7 @@ export interface HandoffServiceDeps {
   /** Consumers that get a delivery row for each event (platform gateways, SLA scheduler). */
   consumers: () => readonly OutboxConsumer[];
   /** Called after a commit that wrote outbox rows. */
-  afterCommit?: () => void;
+  afterCommit?: (consumers?: string[]) => void;
 }
 
 const handoffInclude = { account: true, owner: true, from: true } as const;
@@ -349,6 +349,7 @@ export class HandoffService {
       calendar: toTeam.calendar,
     };
     let row: HandoffRow;
+    let woken: string[] = [];
     try {
       row = await this.withTx(async (tx) => {
         const accountId = await upsertAccount(tx, req.account, now);
@@ -404,7 +405,7 @@ export class HandoffService {
             },
           ],
         });
-        await appendOutbox(tx, this.deps.consumers(), {
+        woken = await appendOutbox(tx, this.deps.consumers(), {
           handoffId: h.id,
           type: 'handoff.routed',
           payload: { handoffId: h.id, version: 1, ownerId: route.ownerId, timerToken, slaAcceptDueAt: slaAcceptDueAt.toISOString() },
@@ -421,7 +422,7 @@ export class HandoffService {
       }
       throw err;
     }
-    this.deps.afterCommit?.();
+    this.deps.afterCommit?.(woken);
     // The answer comes from the committed row, with no further read: once committed, the client
     // is told so even if the database goes away this very moment (a 503 would say "not written").
     const view = this.toView(row);
@@ -585,7 +586,7 @@ export class HandoffService {
           data: Object.keys(eventData).length ? (eventData as Prisma.InputJsonValue) : Prisma.DbNull,
         },
       });
-      await appendOutbox(tx, this.deps.consumers(), {
+      const woken = await appendOutbox(tx, this.deps.consumers(), {
         handoffId: h.id,
         type: `handoff.${action === 'auto_reassign' ? 'reassigned' : pastTense(action)}`,
         payload: {
@@ -600,12 +601,21 @@ export class HandoffService {
           ...(args.data ? { data: args.data } : {}),
         },
       }, now);
-      // Read back inside the transaction: the answer must not depend on the database after the commit.
-      const row = await loadHandoffRow(tx, h.id);
-      if (!row) throw new NotFoundError(`There is no handoff #${h.id}.`);
-      return { id: h.id, from: decision.fromStatus, to: decision.toStatus, version: decision.nextVersion, row };
+      // The answer must not depend on the database after the commit. The row is locked by our
+      // update until then, so it is the row we read plus the plain values we wrote; only a change
+      // of owner (another person row) or an increment is read back.
+      let row: HandoffRow;
+      if (decision.annotation) row = h;
+      else if (newOwnerId === null && Object.values(update).every((v) => v === null || v instanceof Date || typeof v !== 'object')) {
+        row = { ...h, ...(update as Partial<HandoffRow>) };
+      } else {
+        const fresh = await loadHandoffRow(tx, h.id);
+        if (!fresh) throw new NotFoundError(`There is no handoff #${h.id}.`);
+        row = fresh;
+      }
+      return { id: h.id, from: decision.fromStatus, to: decision.toStatus, version: decision.nextVersion, row, woken };
     });
-    this.deps.afterCommit?.();
+    this.deps.afterCommit?.(result.woken);
     this.deps.log.info({ handoffId: result.id, action, actorId, from: result.from, to: result.to, version: result.version }, 'handoff state changed');
     return this.toView(result.row);
   }

@@ -33,15 +33,18 @@ export async function appendOutbox(
   consumers: readonly OutboxConsumer[],
   event: { handoffId: number | null; type: string; payload: Record<string, unknown> },
   now: Date,
-): Promise<void> {
-  const row = await tx.outboxEvent.create({
-    data: { handoffId: event.handoffId, type: event.type, payload: event.payload as Prisma.InputJsonValue, createdAt: now },
-    select: { id: true },
-  });
-  const wanted = consumers.filter((c) => c.accepts(event.type));
-  if (wanted.length) {
-    await tx.outboxDelivery.createMany({ data: wanted.map((c) => ({ eventId: row.id, consumer: c.name, availableAt: now })) });
-  }
+): Promise<string[]> {
+  const wanted = consumers.filter((c) => c.accepts(event.type)).map((c) => c.name);
+  // The event and its delivery rows in one statement (one round trip inside the caller's transaction).
+  await tx.$executeRaw`
+    WITH e AS (
+      INSERT INTO outbox_event (handoff_id, type, payload, created_at)
+      VALUES (${event.handoffId}, ${event.type}, ${JSON.stringify(event.payload)}::jsonb, ${now})
+      RETURNING id
+    )
+    INSERT INTO outbox_delivery (event_id, consumer, attempts, available_at)
+    SELECT e.id, c.name, 0, ${now}::timestamptz FROM e, unnest(${wanted}::text[]) AS c(name)`;
+  return wanted;
 }
 
 interface ClaimedRow {
@@ -109,10 +112,15 @@ export class OutboxDispatcher {
     await Promise.all([...this.lanes.values()].map((l) => l.running));
   }
 
-  /** Called after a commit that wrote outbox rows, so delivery starts at once instead of at the next poll. */
-  wake(): void {
+  /**
+   * Called after a commit that wrote outbox rows, so delivery starts at once instead of at the next
+   * poll. With the names of the consumers that got rows, only their lanes are woken (the others
+   * would claim nothing).
+   */
+  wake(consumers?: Iterable<string>): void {
     if (this.stopped) return;
-    for (const name of this.consumers.keys()) {
+    const names = consumers ? [...consumers].filter((n) => this.consumers.has(n)) : [...this.consumers.keys()];
+    for (const name of names) {
       const lane = this.lane(name);
       if (lane.running) lane.wakeRequested = true;
       else this.schedule(name, 0);
@@ -137,7 +145,7 @@ export class OutboxDispatcher {
         lane.wakeRequested = true;
         return;
       }
-      lane.running = this.drainConsumer(name)
+      lane.running = this.drainConsumer(name, true)
         .then(() => undefined)
         .catch((err: unknown) => this.log.error({ err, consumer: name }, 'outbox dispatch failed; will retry'))
         .finally(() => {
@@ -163,12 +171,18 @@ export class OutboxDispatcher {
     return counts.reduce((a, b) => a + b, 0);
   }
 
-  private async drainConsumer(name: string): Promise<number> {
+  /**
+   * Claims until nothing is due. In the background lane a short batch ends the loop as well: what
+   * was due at the claim was all taken, and anything committed since has woken the lane again
+   * (wake() while running), so one more claim would find nothing.
+   */
+  private async drainConsumer(name: string, lane = false): Promise<number> {
     let total = 0;
     for (;;) {
       const n = await this.claimAndRun(name);
       total += n;
       if (n === 0 || this.stopped) return total;
+      if (lane && n < (this.opts.batchSize ?? 50)) return total;
     }
   }
 
