@@ -15,6 +15,7 @@ import { loadPlaybook } from './playbook/load.js';
 import type { Playbook } from './playbook/schema.js';
 import { openDatabase, type Database } from './store/database.js';
 import { applyMigrations, projectRoot } from './store/migrate.js';
+import { startEmbeddedMaintenance } from './store/maintenance.js';
 import { syncDirectory } from './directory.js';
 import { HandoffService } from './handoffs.js';
 import { OutboxDispatcher, type OutboxConsumer } from './outbox.js';
@@ -160,6 +161,8 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
   await jobs.start();
   await digests.armAll();
   for (const p of plugins) await p.start?.();
+  // PGlite has no autovacuum: keep its planner statistics fresh and its dead rows reclaimed.
+  const maintenance = db.kind === 'pglite' ? startEmbeddedMaintenance(db.sql, log.child({ component: 'db' })) : undefined;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info({ url, database: db.description, playbook: config.playbookPath, transitions: playbook.transitions.length, people: playbook.people.length, platforms: plugins.map((p) => p.name) }, 'Baton is listening');
 
@@ -188,6 +191,7 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
         for (const p of plugins) await p.stop?.().catch((err: unknown) => log.warn({ err, plugin: p.name }, 'plugin failed to stop cleanly'));
         await jobs.stop();
         await outbox.stop();
+        await maintenance?.stop();
         if (ownDb) await db.close();
       })();
       return closing;
