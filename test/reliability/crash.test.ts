@@ -18,7 +18,7 @@
 import { jest } from '@jest/globals';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { FakeSlackApi } from '../fakes/slackApi.js';
-import { childDatabase, startChildBaton, type ChildBaton, type ChildDatabase } from './child.js';
+import { CHILD_TOKEN, childDatabase, startChildBaton, type ChildBaton, type ChildDatabase } from './child.js';
 import { recordFigures, pool, sleep, until } from './helpers.js';
 import { intakeBody, reliabilityPlaybook, reliabilityPlaybookYaml, slackChannel } from './playbook.js';
 import { BOT_TOKEN, SIGNING_SECRET } from './platforms.js';
@@ -180,6 +180,13 @@ it(`SIGKILL during ${INTAKES} intakes and ${ACTIONS} accepts on ${process.env.DA
   }, SETTLE_MS, 500).catch((err: unknown) => {
     throw new Error(`${String(err)} (${progress})`);
   });
+  // Every outbox delivery done (the SLA engine arming the next phase's timers makes no Slack call):
+  // read from the running Baton's own /metrics gauge, since PGlite cannot be opened beside it.
+  await until('every outbox delivery to be done', async () => {
+    const r = await fetch(`${second.url}/metrics`, { headers: { authorization: `Bearer ${CHILD_TOKEN}` } });
+    const m = /^baton_outbox_pending_deliveries (\d+)/m.exec(await r.text());
+    return m !== null && m[1] === '0';
+  }, SETTLE_MS, 500);
   for (let calls = -1; calls !== slack.calls.length; ) {
     calls = slack.calls.length;
     await sleep(2000); // a duplicate firing or a late second post would show up now
@@ -234,7 +241,12 @@ it(`SIGKILL during ${INTAKES} intakes and ${ACTIONS} accepts on ${process.env.DA
     const outbox = await q<{ pending: string; failed: string; max_attempts: number }>(
       `SELECT count(*) FILTER (WHERE delivered_at IS NULL AND failed_at IS NULL)::text AS pending, count(*) FILTER (WHERE failed_at IS NOT NULL)::text AS failed, max(attempts) AS max_attempts FROM outbox_delivery`,
     );
-    expect(outbox[0]).toMatchObject({ pending: '0', failed: '0' });
+    const open = await q<{ consumer: string; type: string; n: string; attempts: number; last_error: string | null }>(
+      `SELECT d.consumer, e.type, count(*)::text AS n, max(d.attempts) AS attempts, max(d.last_error) AS last_error
+       FROM outbox_delivery d JOIN outbox_event e ON e.id = d.event_id
+       WHERE d.delivered_at IS NULL GROUP BY d.consumer, e.type ORDER BY d.consumer, e.type`,
+    );
+    expect({ ...outbox[0], open }).toMatchObject({ pending: '0', failed: '0', open: [] });
 
     // Slack: every handoff's two cards, each posted once.
     const handoffs = await q<{ id: number; owner_id: string; team_id: string }>(`SELECT id, owner_id, team_id FROM handoff`);
