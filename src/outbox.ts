@@ -7,7 +7,7 @@
 import type { Prisma, PrismaClient } from './generated/prisma/client.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
-import { backoff, type BackoffPolicy, defaultBackoff } from './retry.js';
+import { backoff, type BackoffPolicy, defaultBackoff, RetryAfterError } from './retry.js';
 
 export type Tx = Prisma.TransactionClient;
 
@@ -78,6 +78,11 @@ interface Lane {
    * lock (a minute) before they are delivered.
    */
   unrecorded: { ids: Set<bigint>; lockedUntil: Date } | undefined;
+  /**
+   * The platform said "slow down" (HTTP 429, Retry-After): the whole lane waits until then instead
+   * of sending each waiting delivery to be refused in turn.
+   */
+  pausedUntil: number;
 }
 
 export class OutboxDispatcher {
@@ -130,7 +135,7 @@ export class OutboxDispatcher {
   private lane(name: string): Lane {
     let lane = this.lanes.get(name);
     if (!lane) {
-      lane = { timer: undefined, running: undefined, wakeRequested: false, unrecorded: undefined };
+      lane = { timer: undefined, running: undefined, wakeRequested: false, unrecorded: undefined, pausedUntil: 0 };
       this.lanes.set(name, lane);
     }
     return lane;
@@ -200,6 +205,7 @@ export class OutboxDispatcher {
     }
     lane.unrecorded = undefined;
     const now = this.clock.now();
+    if (now.getTime() < lane.pausedUntil) return 0;
     const lockUntil = new Date(now.getTime() + (this.opts.lockMs ?? 60_000));
     const rows = await this.prisma.$queryRaw<ClaimedRow[]>`
       WITH due AS (
@@ -217,15 +223,20 @@ export class OutboxDispatcher {
     // The consumer sees its events in commit order.
     const unrecorded = { ids: new Set(rows.map((r) => r.event_id)), lockedUntil: lockUntil };
     lane.unrecorded = unrecorded;
-    await this.runConsumer(name, rows.sort((a, b) => (a.event_id < b.event_id ? -1 : 1)), (id) => unrecorded.ids.delete(id));
+    const pausedUntil = await this.runConsumer(name, rows.sort((a, b) => (a.event_id < b.event_id ? -1 : 1)), (id) => unrecorded.ids.delete(id));
     lane.unrecorded = undefined;
+    if (pausedUntil) {
+      lane.pausedUntil = pausedUntil.getTime();
+      return 0; // ends this drain; the poll resumes the lane once the pause is over
+    }
     return rows.length;
   }
 
-  private async runConsumer(name: string, rows: ClaimedRow[], recorded: (eventId: bigint) => void): Promise<void> {
+  /** Delivers claimed rows in order; returns when the lane must pause (a rate limit), if it must. */
+  private async runConsumer(name: string, rows: ClaimedRow[], recorded: (eventId: bigint) => void): Promise<Date | undefined> {
     const consumer = this.consumers.get(name);
-    if (!consumer) return;
-    for (const r of rows) {
+    if (!consumer) return undefined;
+    for (const [i, r] of rows.entries()) {
       const event: DomainEvent = { id: String(r.event_id), handoffId: r.handoff_id, type: r.type, payload: r.payload, createdAt: new Date(r.created_at) };
       try {
         await consumer.handle(event, r.attempts);
@@ -235,9 +246,24 @@ export class OutboxDispatcher {
         });
         recorded(r.event_id);
       } catch (err) {
-        const delay = backoff(r.attempts, err, this.opts.backoff ?? defaultBackoff);
         const message = err instanceof Error ? err.message : String(err);
         const now = this.clock.now();
+        if (err instanceof RetryAfterError) {
+          // A rate limit is about the lane, not this message: it and the rest of the batch wait out
+          // Retry-After, and none of them counts it as a failed attempt (a long rate limit must not
+          // stretch their backoff to minutes, nor use up their attempts).
+          const until = new Date(now.getTime() + Math.max(0, err.retryAfterMs));
+          const ids = rows.slice(i).map((x) => String(x.event_id));
+          await this.prisma.$executeRaw`
+            UPDATE outbox_delivery
+            SET locked_until = NULL, attempts = GREATEST(attempts - 1, 0), available_at = GREATEST(available_at, ${until}),
+                last_error = CASE WHEN event_id = ${r.event_id} THEN ${message.slice(0, 2000)} ELSE last_error END
+            WHERE consumer = ${name} AND event_id = ANY(${ids}::bigint[])`;
+          for (const x of rows.slice(i)) recorded(x.event_id);
+          this.log.warn({ consumer: name, eventId: event.id, type: event.type, waiting: ids.length, retryInMs: err.retryAfterMs, err: message }, 'outbox: rate limited; the lane waits');
+          return until;
+        }
+        const delay = backoff(r.attempts, err, this.opts.backoff ?? defaultBackoff);
         await this.prisma.outboxDelivery.update({
           where: { eventId_consumer: { eventId: r.event_id, consumer: name } },
           data:
@@ -250,6 +276,7 @@ export class OutboxDispatcher {
         logFn({ consumer: name, eventId: event.id, type: event.type, attempt: r.attempts, retryInMs: delay, err: message }, delay === null ? 'outbox delivery failed for good' : 'outbox delivery failed; retrying');
       }
     }
+    return undefined;
   }
 
   async stats(): Promise<OutboxStats> {

@@ -68,7 +68,7 @@ it('retries a failing consumer with backoff, then delivers', async () => {
   expect(row.last_error).toBeNull();
 });
 
-it('honours Retry-After and gives up on a non-retriable error, keeping the reason', async () => {
+it('a rate limit pauses the whole lane for Retry-After, without counting it as a failed attempt', async () => {
   const h = (await baton.api('POST', '/api/handoffs', example)).json;
   consumer.failures = [new RetryAfterError('rate limited', 60_000)];
   const d = dispatcher();
@@ -78,14 +78,33 @@ it('honours Retry-After and gives up on a non-retriable error, keeping the reaso
   const waiting = await delivery(h.id);
   expect(waiting.delivered_at).toBeNull();
   expect(new Date(waiting.available_at).getTime()).toBeGreaterThanOrEqual(before + 59_000);
+  expect(waiting.attempts).toBe(0);
+  expect(waiting.last_error).toBe('rate limited');
 
-  const h2 = (await baton.api('POST', '/api/handoffs', { ...example, account: { name: 'Other' } })).json;
-  consumer.failures = [new NonRetriableError('channel_not_found')];
+  // Another event for the same consumer is not sent to be refused too: the lane waits.
+  const seen = consumer.seen.length;
+  const h2 = (await baton.api('POST', '/api/handoffs', { ...example, account: { name: 'Rate-limited too' } })).json;
   await d.drain();
-  const failed = await delivery(h2.id);
+  expect(consumer.seen.length).toBe(seen);
+  expect((await delivery(h2.id)).delivered_at).toBeNull();
+  expect((await delivery(h2.id)).attempts).toBe(0);
+  // The pause belongs to this process's lane; the delivery itself was never held back.
+  const other = dispatcher();
+  other.register(consumer);
+  await other.drain();
+  expect((await delivery(h2.id)).delivered_at).not.toBeNull();
+});
+
+it('gives up on a non-retriable error at once, keeping the reason', async () => {
+  const h = (await baton.api('POST', '/api/handoffs', { ...example, account: { name: 'Other' } })).json;
+  consumer.failures = [new NonRetriableError('channel_not_found')];
+  const d = dispatcher();
+  d.register(consumer);
+  await d.drain();
+  const failed = await delivery(h.id);
   expect(failed.failed_at).not.toBeNull();
   expect(failed.last_error).toBe('channel_not_found');
-  expect(consumer.seen.some((e) => e.handoffId === h2.id)).toBe(false);
+  expect(consumer.seen.some((e) => e.handoffId === h.id)).toBe(false);
 });
 
 it('never delivers an event twice when several dispatchers drain at once', async () => {
