@@ -62,6 +62,11 @@ export interface ChildBaton {
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; headers: Headers }>;
   /** Resident set size in bytes, from /proc. */
   rss(): number;
+  /**
+   * With `inspectMemory` (entry test/reliability/childMain.ts): the child collects garbage, then
+   * reports process.memoryUsage() — a heap figure that does not move with GC timing, as RSS does.
+   */
+  memoryAfterGc(): Promise<NodeJS.MemoryUsage>;
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
@@ -69,8 +74,9 @@ export interface ChildBaton {
  * Starts `bots/main.ts` (or another entry, e.g. test/reliability/childMain.ts) with `env`;
  * resolves once it logs "Baton is listening".
  */
-export async function startChildBaton(env: Record<string, string>, opts: { timeoutMs?: number; keepLines?: number; entry?: string } = {}): Promise<ChildBaton> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', opts.entry ?? 'bots/main.ts'], {
+export async function startChildBaton(env: Record<string, string>, opts: { timeoutMs?: number; keepLines?: number; entry?: string; inspectMemory?: boolean } = {}): Promise<ChildBaton> {
+  const entry = opts.inspectMemory ? 'test/reliability/childMain.ts' : (opts.entry ?? 'bots/main.ts');
+  const proc = spawn(process.execPath, [...(opts.inspectMemory ? ['--expose-gc'] : []), '--import', 'tsx', entry], {
     cwd: projectRoot(),
     env: {
       PATH: process.env.PATH ?? '',
@@ -83,7 +89,7 @@ export async function startChildBaton(env: Record<string, string>, opts: { timeo
       BATON_OUTBOX_POLL_MS: '200',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: opts.inspectMemory ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
   const keep = opts.keepLines ?? 2000;
@@ -131,6 +137,19 @@ export async function startChildBaton(env: Record<string, string>, opts: { timeo
         json = text;
       }
       return { status: res.status, json, headers: res.headers };
+    },
+    memoryAfterGc() {
+      if (!proc.send) return Promise.reject(new Error('start the child with inspectMemory to read its heap'));
+      return new Promise((resolve, reject) => {
+        const onMessage = (m: unknown) => {
+          const memory = (m as { memory?: NodeJS.MemoryUsage }).memory;
+          if (!memory) return;
+          proc.off('message', onMessage);
+          resolve(memory);
+        };
+        proc.on('message', onMessage);
+        proc.send!('memory', (err) => err && reject(err));
+      });
     },
     rss() {
       const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');

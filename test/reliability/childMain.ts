@@ -1,7 +1,8 @@
 /**
- * bots/main.ts with one test knob: RELIABILITY_SLACK_POST_INTERVAL_MS spaces Slack posts to one
+ * bots/main.ts with two test knobs. RELIABILITY_SLACK_POST_INTERVAL_MS spaces Slack posts to one
  * channel (production: about one per second, which would make a CI-sized crash test wait minutes
- * for the local fake). Everything else — configuration, startBaton, the platform plugins, signal
+ * for the local fake). Started with an IPC channel and --expose-gc, the message 'memory' collects
+ * garbage and answers with process.memoryUsage(). Everything else — configuration, startBaton, the platform plugins, signal
  * handling — is what `npm start` runs.
  */
 import { loadConfig } from '../../src/config.js';
@@ -16,6 +17,11 @@ const log = createLogger(config.logLevel);
 const interval = process.env.RELIABILITY_SLACK_POST_INTERVAL_MS;
 const plugins = platformPlugins.map((p) => (p === slackPlugin && interval ? createSlackPlugin({ postIntervalMs: Number(interval) }) : p));
 const baton = await startBaton({ config, log, plugins });
+process.on('message', (m) => {
+  if (m !== 'memory') return;
+  (globalThis as { gc?: () => void }).gc?.();
+  process.send?.({ memory: process.memoryUsage() });
+});
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;

@@ -26,7 +26,7 @@ beforeAll(async () => {
   process.stdout.write(`[reliability] fuzz seed ${SEED} (RELIABILITY_SEED=${SEED} reproduces this run)\n`);
   // SLAs of an hour: no timer fires during the run, so every row written comes from a request.
   dbh = childDatabase(reliabilityPlaybookYaml({ teams: 2, timed: { accept: '1h', nudgesAt: [0.5] } }));
-  baton = await startChildBaton(dbh.env);
+  baton = await startChildBaton(dbh.env, { inspectMemory: true });
 });
 afterAll(async () => {
   await baton?.kill('SIGKILL');
@@ -278,6 +278,8 @@ it(`${COUNT} malformed bodies: no 5xx, process alive, nothing written for refuse
   const acceptedKinds = new Map<string, number>();
   let checkedBatches = 0;
   const rss: { at: number; mb: number }[] = [];
+  /** After a forced GC in the child: the JS heap, and ArrayBuffers (request bodies; on PGlite also the database's WASM memory). */
+  const heap: { at: number; heapMb: number; buffersMb: number }[] = [];
   const started = Date.now();
   let slowest = 0;
   for (let done = 0; done < COUNT; ) {
@@ -322,7 +324,11 @@ it(`${COUNT} malformed bodies: no 5xx, process alive, nothing written for refuse
         if (Object.keys(d).length) writesWithoutSuccess.push(`batch ending at #${done}: ${JSON.stringify(d)}`);
       }
     }
-    if (done % 1000 === 0 || done === COUNT) rss.push({ at: done, mb: Math.round(baton.rss() / 1048576) });
+    if (done % 1000 === 0 || done === COUNT) {
+      const m = await baton.memoryAfterGc();
+      rss.push({ at: done, mb: Math.round(baton.rss() / 1048576) });
+      heap.push({ at: done, heapMb: Math.round(m.heapUsed / 1048576), buffersMb: Math.round(m.arrayBuffers / 1048576) });
+    }
   }
   const ms = Date.now() - started;
   const figures = {
@@ -339,6 +345,7 @@ it(`${COUNT} malformed bodies: no 5xx, process alive, nothing written for refuse
     batchesWithWritesButNoSuccess: writesWithoutSuccess.length,
     rssMb: rss,
     rssGrowthMb: rss.length >= 6 ? Math.round(rss.slice(-3).reduce((a, x) => a + x.mb, 0) / 3 - rss.slice(0, 3).reduce((a, x) => a + x.mb, 0) / 3) : null,
+    afterGc: heap,
   };
   recordFigures('fuzz', figures);
   expect(serverErrors.slice(0, 20)).toEqual([]);
@@ -347,18 +354,19 @@ it(`${COUNT} malformed bodies: no 5xx, process alive, nothing written for refuse
   expect(baton.proc.exitCode).toBeNull();
   expect((await fetch(`${baton.url}/healthz`)).status).toBe(200);
   expect((await baton.api('POST', '/api/handoffs', validIntake(prng(1), 2_000_000))).status).toBe(201);
-  // Memory: after warm-up the RSS moves with V8's heap sizing (±60 MB between samples with 1 MB
-  // bodies in flight), but must not climb with the number of requests. Compared: the mean of the
-  // three samples after warm-up (1,000–3,000 requests) with the mean of the last three. A leak of
-  // one 1 MB body per request would be gigabytes; 64 MB over 7,000 requests is < 10 KB each.
-  // On PGlite the database runs in this process and its buffer pool (shared_buffers, 128 MB)
-  // fills as pages are first touched — bounded, but it grows with the data the accepted bodies
-  // wrote, so that much more is allowed there; PostgreSQL's run is the strict one.
-  const mean = (xs: { mb: number }[]) => xs.reduce((a, x) => a + x.mb, 0) / xs.length;
-  const warm = mean(rss.slice(0, 3));
-  const last = mean(rss.slice(-3));
-  const allowedMb = 64 + (dbh.kind === 'pglite' ? 128 : 0);
-  expect({ growthMb: Math.round(last - warm), withinMb: last - warm < allowedMb }).toEqual({ growthMb: Math.round(last - warm), withinMb: true });
+  // Memory, read in the child after a forced GC (RSS alone moves ±60 MB with V8's heap sizing and
+  // is only reported). Compared: the mean of the samples after 1,000–3,000 requests with the mean of
+  // the last three. A leak of one body per request would be gigabytes; 32 MB of heap over 7,000
+  // requests is < 5 KB each. ArrayBuffers hold the request bodies; on PGlite they also hold the
+  // database's WASM memory, whose buffer pool (128 MB) fills as pages are first read — bounded, but
+  // it grows with the data the accepted bodies wrote, so that much more is allowed there.
+  const growth = (key: 'heapMb' | 'buffersMb') => Math.round(heap.slice(-3).reduce((a, x) => a + x[key], 0) / 3 - heap.slice(0, 3).reduce((a, x) => a + x[key], 0) / 3);
+  const bufferAllowanceMb = 64 + (dbh.kind === 'pglite' ? 128 : 0);
+  expect({ heapGrowthMb: growth('heapMb'), heapWithin32Mb: growth('heapMb') < 32, buffersWithinAllowance: growth('buffersMb') < bufferAllowanceMb }).toEqual({
+    heapGrowthMb: growth('heapMb'),
+    heapWithin32Mb: true,
+    buffersWithinAllowance: true,
+  });
 
   // The totals: exactly what the accepted requests wrote, and nothing half-written. Each created
   // handoff has its received + routed events and one outbox event; each applied action one of each.
