@@ -6,6 +6,7 @@ import type { HandoffEventView, HandoffView, PersonRef } from '../../src/domain/
 import type { HandoffStatus } from '../../src/domain/lifecycle.js';
 import type { PacketField, Transition } from '../../src/playbook/schema.js';
 import { escapeMrkdwn } from './limits.js';
+import { scalarText } from '../packetText.js';
 
 /**
  * A Slack date token: every reader sees the time in their own zone. The fallback (UTC) shows
@@ -121,36 +122,10 @@ function isLong(v: unknown): boolean {
 /** Lists become bullets, booleans Yes/No; anything else as text. */
 export function displayValue(v: unknown): string {
   if (Array.isArray(v)) return v.map((x) => `• ${displayValue(x)}`).join('\n');
-  if (typeof v === 'boolean') return v ? 'Yes' : 'No';
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
-  return JSON.stringify(v) ?? '';
+  return scalarText(v);
 }
 
-/** What the SLA engine puts in `data` of nudge/escalation events; read defensively (any field may be absent). */
-export interface SlaEventData {
-  kind?: string;
-  point?: string;
-  dueAt?: string;
-  level?: number;
-  escalatedTo?: { id: string; name: string };
-}
-
-export function readSlaData(data: unknown): SlaEventData {
-  if (typeof data !== 'object' || data === null) return {};
-  const d = data as Record<string, unknown>;
-  const out: SlaEventData = {};
-  if (typeof d.kind === 'string') out.kind = d.kind;
-  if (typeof d.point === 'string' || typeof d.point === 'number') out.point = String(d.point);
-  if (typeof d.dueAt === 'string' && !Number.isNaN(Date.parse(d.dueAt))) out.dueAt = d.dueAt;
-  if (typeof d.level === 'number' && Number.isFinite(d.level)) out.level = d.level;
-  const to = d.escalatedTo;
-  if (typeof to === 'object' && to !== null) {
-    const t = to as Record<string, unknown>;
-    if (typeof t.id === 'string') out.escalatedTo = { id: t.id, name: typeof t.name === 'string' ? t.name : t.id };
-  }
-  return out;
-}
+export { readSlaData, type SlaEventData } from '../packetText.js';
 
 /** "accept SLA" / "first-touch SLA" from the SLA engine's `kind` (mrkdwn-safe: it comes from another module's data). */
 export function slaKindLabel(kind: string | undefined): string {

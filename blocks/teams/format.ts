@@ -6,6 +6,7 @@ import type { HandoffEventView, HandoffView } from '../../src/domain/view.js';
 import type { HandoffStatus } from '../../src/domain/lifecycle.js';
 import type { PacketField, Transition } from '../../src/playbook/schema.js';
 import { localDateTime, md } from './card.js';
+import { scalarText } from '../packetText.js';
 
 export const STATUS_LABEL: Record<HandoffStatus, string> = {
   routed: 'Awaiting acceptance',
@@ -132,36 +133,10 @@ function isEmpty(v: unknown): boolean {
 
 /** Booleans as Yes/No; anything that is not text as JSON. */
 export function displayValue(v: unknown): string {
-  if (typeof v === 'boolean') return v ? 'Yes' : 'No';
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
-  return JSON.stringify(v) ?? '';
+  return scalarText(v);
 }
 
-/** What the SLA engine puts in `data` of nudge/escalation events; read defensively (any field may be absent). */
-export interface SlaEventData {
-  kind?: string;
-  point?: string;
-  dueAt?: string;
-  level?: number;
-  escalatedTo?: { id: string; name: string };
-}
-
-export function readSlaData(data: unknown): SlaEventData {
-  if (typeof data !== 'object' || data === null) return {};
-  const d = data as Record<string, unknown>;
-  const out: SlaEventData = {};
-  if (typeof d.kind === 'string') out.kind = d.kind;
-  if (typeof d.point === 'string' || typeof d.point === 'number') out.point = String(d.point);
-  if (typeof d.dueAt === 'string' && !Number.isNaN(Date.parse(d.dueAt))) out.dueAt = d.dueAt;
-  if (typeof d.level === 'number' && Number.isFinite(d.level)) out.level = d.level;
-  const to = d.escalatedTo;
-  if (typeof to === 'object' && to !== null) {
-    const t = to as Record<string, unknown>;
-    if (typeof t.id === 'string') out.escalatedTo = { id: t.id, name: typeof t.name === 'string' ? t.name : t.id };
-  }
-  return out;
-}
+export { readSlaData, type SlaEventData } from '../packetText.js';
 
 /** "first touch" / "acceptance", from the SLA event's kind. */
 export function slaKindLabel(kind: string | undefined): string {
