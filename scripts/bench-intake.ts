@@ -21,7 +21,7 @@ import { startBaton, type Baton } from '../src/app.js';
 import { openDatabase, type Database } from '../src/store/database.js';
 import { loadPlaybook } from '../src/playbook/load.js';
 import { createSlackPlugin } from '../bots/slack/plugin.js';
-import { FakeSlackApi } from '../test/fakes/slackApi.js';
+import { CardArrivals, FakeSlackApi } from '../test/fakes/slackApi.js';
 import { BOT_TOKEN, defaultPlaybookUsers } from '../test/bots/slack/helpers.js';
 
 const { values: args } = parseArgs({
@@ -121,18 +121,9 @@ async function main(): Promise<void> {
     const example = (await (await fetch(`${b.url}/api/transitions`, { headers: { authorization: `Bearer ${API_TOKEN}` } })).json()) as { id: string; example: Record<string, unknown> }[];
     const template = example.find((t) => t.id === 'marketing_to_sdr')!.example;
     let seq = 0;
-    const cardAt = new Map<number, number>();
-    let cursor = 0;
-    const scan = () => {
-      for (; cursor < fake.calls.length; cursor++) {
-        const c = fake.calls[cursor]!;
-        if (c.method !== 'chat.postMessage') continue;
-        const meta = c.args.metadata as { event_type?: string; event_payload?: { handoff_id?: unknown } } | undefined;
-        if (meta?.event_type !== 'baton_handoff') continue;
-        const id = Number(meta.event_payload?.handoff_id);
-        if (!cardAt.has(id)) cardAt.set(id, c.at);
-      }
-    };
+    const arrivals = new CardArrivals(fake);
+    const cardAt = arrivals.at;
+    const scan = () => arrivals.scan();
     const intake = async () => {
       const k = ++seq;
       const body = structuredClone(template);

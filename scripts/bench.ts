@@ -45,7 +45,7 @@ import { ensureJobSchema } from '../src/jobs/schema.js';
 import { SqlBackend } from '../src/jobs/sqlBackend.js';
 import { createSlackPlugin } from '../bots/slack/plugin.js';
 import { CARD_ACTIONS, encodeSlackButtonValue } from '../blocks/actions.js';
-import { FakeSlackApi } from '../test/fakes/slackApi.js';
+import { CardArrivals, FakeSlackApi } from '../test/fakes/slackApi.js';
 import { BOT_TOKEN, SIGNING_SECRET, FORM, blockAction, defaultPlaybookUsers, postSigned } from '../test/bots/slack/helpers.js';
 
 const { values: args } = parseArgs({
@@ -180,18 +180,9 @@ async function batonBench(target: Target): Promise<void> {
     let seq = 0;
 
     // Card arrival per handoff id, from the fake's call log (arrival time of chat.postMessage).
-    const cardAt = new Map<number, number>();
-    let cursor = 0;
-    const scan = () => {
-      for (; cursor < fake.calls.length; cursor++) {
-        const c = fake.calls[cursor]!;
-        if (c.method !== 'chat.postMessage') continue;
-        const meta = c.args.metadata as { event_type?: string; event_payload?: { handoff_id?: unknown } } | undefined;
-        if (meta?.event_type !== 'baton_handoff') continue;
-        const id = Number(meta.event_payload?.handoff_id);
-        if (!cardAt.has(id)) cardAt.set(id, c.at);
-      }
-    };
+    const arrivals = new CardArrivals(fake);
+    const cardAt = arrivals.at;
+    const scan = () => arrivals.scan();
     const intake = async (): Promise<{ id: number; sentAt: number; status: number; httpMs: number }> => {
       const k = ++seq;
       const body = structuredClone(template);

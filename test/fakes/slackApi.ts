@@ -432,3 +432,26 @@ function fileBytes(body: Buffer, contentType: string): Buffer {
   const end = body.indexOf(Buffer.concat([Buffer.from('\r\n'), marker]), headersEnd);
   return start < 0 || headersEnd < 0 || end < 0 ? body : body.subarray(headersEnd + 4, end);
 }
+
+/**
+ * When each handoff's first card reached the fake (chat.postMessage with Baton's handoff
+ * metadata), read incrementally from its call log: the benchmarks' intake → card clock.
+ */
+export class CardArrivals {
+  /** handoff id → arrival time (ms since the epoch) of its first card. */
+  readonly at = new Map<number, number>();
+  private cursor = 0;
+  constructor(private readonly fake: FakeSlackApi) {}
+
+  /** Reads the calls recorded since the last scan. */
+  scan(): void {
+    for (; this.cursor < this.fake.calls.length; this.cursor++) {
+      const c = this.fake.calls[this.cursor]!;
+      if (c.method !== 'chat.postMessage') continue;
+      const meta = c.args.metadata as { event_type?: string; event_payload?: { handoff_id?: unknown } } | undefined;
+      if (meta?.event_type !== 'baton_handoff') continue;
+      const id = Number(meta.event_payload?.handoff_id);
+      if (!this.at.has(id)) this.at.set(id, c.at);
+    }
+  }
+}
