@@ -19,6 +19,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { startBaton, type Baton } from '../src/app.js';
 import { openDatabase, type Database } from '../src/store/database.js';
+import { dropScratchSchema, newScratchSchema } from './scratchDatabase.js';
 import { loadPlaybook } from '../src/playbook/load.js';
 import { createSlackPlugin } from '../bots/slack/plugin.js';
 import { CardArrivals, FakeSlackApi } from '../test/fakes/slackApi.js';
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
   let url: string | undefined;
   let schema: string | undefined;
   if (args.db === 'postgres') {
-    schema = `bench_${randomBytes(4).toString('hex')}`;
+    schema = newScratchSchema();
     const u = new URL(PG_BASE);
     u.searchParams.set('schema', schema);
     url = u.toString();
@@ -182,12 +183,7 @@ async function main(): Promise<void> {
     await baton?.close();
     await db.close();
     await fake.stop();
-    if (schema) {
-      const admin = new pg.Client({ connectionString: PG_BASE });
-      await admin.connect();
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await admin.end();
-    }
+    if (schema) await dropScratchSchema(PG_BASE, schema);
   }
 }
 

@@ -15,14 +15,14 @@
  * Handlers are trivial: this measures the scheduler and its database, not the SLA effects.
  * PostgreSQL runs in a throw-away schema that is dropped afterwards.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { pino } from 'pino';
 import { openDatabase, type Database } from '../src/store/database.js';
+import { openScratchPostgres } from './scratchDatabase.js';
 import { createJobScheduler, type AgendaJobScheduler } from '../src/jobs/agendaScheduler.js';
 import { ensureJobSchema } from '../src/jobs/schema.js';
 
@@ -68,26 +68,7 @@ if (args.only !== 'postgres') {
 }
 const base = process.env.DATABASE_URL;
 if (base && args.only !== 'pglite') {
-  targets.push({
-    name: 'PostgreSQL (LISTEN/NOTIFY)',
-    async open() {
-      const schema = `bench_${randomBytes(4).toString('hex')}`;
-      const u = new URL(base);
-      u.searchParams.set('schema', schema);
-      const db = await openDatabase({ url: u.toString(), dataDir: '' });
-      return {
-        db,
-        url: u.toString(),
-        async close() {
-          await db.close();
-          const admin = new pg.Client({ connectionString: base });
-          await admin.connect();
-          await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          await admin.end();
-        },
-      };
-    },
-  });
+  targets.push({ name: 'PostgreSQL (LISTEN/NOTIFY)', open: () => openScratchPostgres(base) });
 }
 
 // -------------------------------------------------------------------------------------------------

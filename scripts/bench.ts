@@ -37,7 +37,8 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { startBaton, type Baton } from '../src/app.js';
-import { openDatabase, type Database } from '../src/store/database.js';
+import { type Database } from '../src/store/database.js';
+import { dropScratchSchema, openScratchPglite, openScratchPostgres } from './scratchDatabase.js';
 import { startEmbeddedMaintenance } from '../src/store/maintenance.js';
 import { loadPlaybook } from '../src/playbook/load.js';
 import { createJobScheduler, pgPoolConfig } from '../src/jobs/agendaScheduler.js';
@@ -119,43 +120,9 @@ interface Target {
   open(): Promise<{ db: Database; url: string | undefined; close(): Promise<void> }>;
 }
 const targets: Target[] = [];
-if (args.only !== 'postgres') {
-  targets.push({
-    name: 'PGlite',
-    async open() {
-      const db = await openDatabase({ dataDir: 'memory://' });
-      return { db, url: undefined, close: () => db.close() };
-    },
-  });
-}
-if (args.only !== 'pglite') {
-  targets.push({
-    name: 'PostgreSQL',
-    async open() {
-      const schema = `bench_${randomBytes(4).toString('hex')}`;
-      const u = new URL(PG_BASE);
-      u.searchParams.set('schema', schema);
-      const db = await openDatabase({ url: u.toString(), dataDir: '' });
-      return {
-        db,
-        url: u.toString(),
-        async close() {
-          await db.close();
-          await dropSchema(schema);
-        },
-      };
-    },
-  });
-}
-async function dropSchema(schema: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: PG_BASE });
-  await admin.connect();
-  try {
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await admin.end();
-  }
-}
+if (args.only !== 'postgres') targets.push({ name: 'PGlite', open: openScratchPglite });
+if (args.only !== 'pglite') targets.push({ name: 'PostgreSQL', open: () => openScratchPostgres(PG_BASE) });
+const dropSchema = (schema: string) => dropScratchSchema(PG_BASE, schema);
 
 // ---------------------------------------------------------------------------- 1, 2, 5: Baton + Slack
 
