@@ -30,6 +30,7 @@ import type { Playbook, Transition } from './playbook/schema.js';
 import { evaluateEntryCriteria, validatePacket } from './playbook/packet.js';
 import { addBusinessTime, businessTimeBetween } from './sla/businessTime.js';
 import type { BusinessCalendar } from './sla/businessCalendar.js';
+import { safeParseUntrusted } from './untrusted.js';
 
 // ---------------------------------------------------------------------------------------------
 // Inputs, parsed at the edge
@@ -90,7 +91,7 @@ export function zodDetails(error: z.ZodError, prefix = ''): ErrorDetail[] {
 export function parseWith<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const unstorable = unstorableText(body);
   if (unstorable.length) throw new InvalidError(`The ${what} is invalid: ${unstorable.map((d) => `${d.path} ${d.message}`).join('; ')}.`, unstorable, 'invalid_text');
-  const r = schema.safeParse(body);
+  const r = safeParseUntrusted(schema, body);
   if (!r.success) throw new InvalidError(`The ${what} is invalid: ${zodDetails(r.error).map((d) => `${d.path} ${d.message}`).join('; ')}.`, zodDetails(r.error));
   return r.data;
 }

@@ -24,6 +24,7 @@ import { availableActions } from './render.js';
 import { refusalFor } from './refusals.js';
 import type { SlackUserMapper } from './users.js';
 import { SLACK_PLATFORM } from './gateway.js';
+import { safeParseUntrusted } from '../../src/untrusted.js';
 
 export interface ListenerDeps {
   service: HandoffService;
@@ -135,7 +136,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     app.action<BlockAction<ButtonAction>>(d.id, async ({ ack, body, action, respond, client }) => {
       await ack();
       const to = audienceOf(body, respond, client);
-      const value = slackButtonValue.safeParse(action.value);
+      const value = safeParseUntrusted(slackButtonValue, action.value);
       if (!value.success) return tell(to, buildRefusal({ kind: 'invalid', message: 'This button is from an unknown card.' }));
       const person = await actor(to);
       if (!person) return;
@@ -153,7 +154,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     const { ack, body, action, respond, client } = args;
     await ack();
     const to = audienceOf(body, respond, client);
-    const value = slackButtonValue.safeParse(action.value);
+    const value = safeParseUntrusted(slackButtonValue, action.value);
     if (!value.success) return tell(to, buildRefusal({ kind: 'invalid', message: 'This button is from an unknown card.' }));
     const person = await actor(to);
     if (!person) return;

@@ -20,6 +20,7 @@ import type { AdaptiveCard } from '../../blocks/teams/card.js';
 import type { ConversationBook } from './conversations.js';
 import type { TeamsIdentity } from './identity.js';
 import type { TeamsViews } from './views.js';
+import { safeParseUntrusted } from '../../src/untrusted.js';
 
 const VERBS = new Map<string, CardAction>(Object.entries(CARD_ACTIONS).map(([action, ids]) => [ids.teams, action as CardAction]));
 
@@ -104,10 +105,10 @@ export class TeamsBot {
   // Universal Actions
 
   private async onCardAction(context: TurnContext, person: Person | undefined): Promise<InvokeResponse> {
-    const parsed = invokeValue.safeParse(context.activity.value);
+    const parsed = safeParseUntrusted(invokeValue, context.activity.value);
     const action = parsed.success ? VERBS.get(parsed.data.action.verb) : undefined;
     if (!parsed.success || !action) return errorResponse(400, 'This card action is not one Baton knows.');
-    const data = teamsActionData.safeParse(parsed.data.action.data);
+    const data = safeParseUntrusted(teamsActionData, parsed.data.action.data);
     if (!data.success) return errorResponse(400, 'This card is missing the handoff it belongs to; ask for a fresh one with "show <id>".');
     const d = data.data;
     const { service, views } = this.deps;

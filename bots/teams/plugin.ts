@@ -22,6 +22,7 @@ import { TeamsViews } from './views.js';
 import { TeamsDigestDelivery } from './digest.js';
 import { TeamsBot } from './bot.js';
 import { TeamsGateway } from './gateway.js';
+import { safeParseUntrusted } from '../../src/untrusted.js';
 
 export const MESSAGES_PATH = '/api/messages';
 /** Teams allows about 7 messages per second per conversation; stay just under. */
@@ -63,7 +64,7 @@ export const teamsPlugin: PluginFactory = ({ config, service, reports, platformS
   const gateway = new TeamsGateway({ adapter, appId, audience, service, store: platformStore, book, identity, views, log });
 
   async function messages(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const parsed = activityShape.safeParse(req.body);
+    const parsed = safeParseUntrusted(activityShape, req.body);
     if (!parsed.success) return next(new MalformedError('The body is not a Bot Framework activity.'));
     const activity = parsed.data as unknown as Activity;
     let authResult: AuthenticateRequestResult;

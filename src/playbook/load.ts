@@ -15,6 +15,7 @@ import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, ty
 import { PlaybookError, type ErrorDetail } from '../errors.js';
 import { closest, describeValue, didYouMean, isRecord } from './format.js';
 import { evaluateEntryCriteria, fieldValueSchema } from './packet.js';
+import { safeParseUntrusted } from '../untrusted.js';
 import {
   ACCOUNT_FIELDS,
   CRM_DEFAULT_SECRET_ENV,
@@ -112,7 +113,7 @@ export function parsePlaybook(text: string, source = 'playbook.yml'): Playbook {
   check(problems, root);
   if (problems.count > 0) throw problems.error(source);
 
-  const parsed = playbookFileSchema.safeParse(root, { error: rawErrorMap });
+  const parsed = safeParseUntrusted(playbookFileSchema, root, { error: rawErrorMap });
   if (!parsed.success) {
     // The check pass uses the same schemas, so this only fires if the two ever drift apart.
     problems.zod(parsed.error.issues, []);
@@ -221,7 +222,7 @@ function unknownKeyMessage(key: string, allowed: readonly string[]): string {
 // ---------------------------------------------------------------------------------------
 
 function part<T extends z.ZodType>(problems: Problems, schema: T, raw: unknown, path: Path): z.output<T> | undefined {
-  const result = schema.safeParse(raw, { error: rawErrorMap });
+  const result = safeParseUntrusted(schema, raw, { error: rawErrorMap });
   if (result.success) return result.data;
   problems.zod(result.error.issues, path);
   return undefined;

@@ -7,6 +7,7 @@ import * as z from 'zod';
 import type { ErrorDetail } from '../errors.js';
 import { describeValue, isRecord } from './format.js';
 import { compilePattern, isoMillis, type EntryCriterion, type PacketField, type Person, type Playbook, type Transition } from './schema.js';
+import { safeParseUntrusted } from '../untrusted.js';
 
 export const PACKET_LIMITS = { stringChars: 500, textChars: 10_000, listEntries: 100, listEntryChars: 500 } as const;
 
@@ -159,7 +160,7 @@ function withoutBlanks(t: Transition, packet: Record<string, unknown>): Record<s
 
 export function validatePacket(t: Transition, packet: unknown): PacketValidation {
   const input = isRecord(packet) ? withoutBlanks(t, packet) : packet;
-  const result = packetSchema(t).safeParse(input);
+  const result = safeParseUntrusted(packetSchema(t), input);
   if (result.success) return { ok: true, packet: result.data };
   const details = result.error.issues.flatMap((issue): ErrorDetail[] => {
     // One detail per unknown key, so a form or card can flag each of them.

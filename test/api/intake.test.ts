@@ -104,6 +104,27 @@ describe('POST /api/handoffs', () => {
     expect(missing.json.error.details.map((d: any) => d.path)).toEqual(['transition', 'account', 'from']);
   });
 
+  it('refuses an object with a hostile "length" where text is expected (found by the fuzz: it was a 500)', async () => {
+    // zod runs length checks on anything with a .length, and {"toString": {}} cannot be compared.
+    const hostile = { '0': 'a', length: { toString: {} } };
+    const t = transitions[0];
+    const textField = t.packetSchema.required.find((k: string) => t.packetSchema.properties[k].type === 'string' && t.packetSchema.properties[k].maxLength !== undefined && !t.packetSchema.properties[k].format);
+    expect(textField).toEqual(expect.any(String));
+    const before = await count('handoff');
+    const r = await baton.api('POST', '/api/handoffs', { ...t.example, packet: { ...t.example.packet, [textField]: hostile } });
+    expect(r.status).toBe(422);
+    expect(r.json.error.details).toEqual([{ path: `packet.${textField}`, message: 'expected text or a list, got an object with a "length" field' }]);
+    const inAccount = await baton.api('POST', '/api/handoffs', { ...t.example, account: { name: hostile } });
+    expect(inAccount.status).toBe(422);
+    expect(inAccount.json.error.details.map((d: any) => d.path)).toEqual(['account.name']);
+    expect(await count('handoff')).toBe(before);
+    const h = (await baton.api('POST', '/api/handoffs', t.example)).json;
+    const action = await baton.api('POST', `/api/handoffs/${h.id}/actions`, { action: 'reassign', actor: h.owner.email, note: 'x', reasonCode: hostile, to: h.owner.email });
+    expect(action.status).toBe(422);
+    expect(action.json.error.message).toBe('The action request is invalid: reasonCode expected text or a list, got an object with a "length" field.');
+    expect((await baton.api('GET', `/api/handoffs/${h.id}`)).json.version).toBe(1);
+  });
+
   it('returns the same handoff for a retried Idempotency-Key, and refuses the key with another body', async () => {
     const t = transitions[1];
     const key = `idem-${Date.now()}`;

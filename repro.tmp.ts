@@ -1,0 +1,1 @@
+import { loadDefaultPlaybook } from './src/playbook/load.ts';
