@@ -105,7 +105,7 @@ function weird(r: Rand, depth = 0): unknown {
       return Array.from({ length: int(r, 101, 300) }, (_, i) => `t${i}`);
     case 19:
       // Array-likes; a "length" that cannot be turned into a number once made zod throw (a 500).
-      return pick(r, [{ length: 3, 0: 'a' }, { 0: 'a', length: { toString: {} } }, { length: { valueOf: {}, toString: {} } }]);
+      return pick<unknown>(r, [{ length: 3, 0: 'a' }, { 0: 'a', length: { toString: {} } }, { length: { valueOf: {}, toString: {} } }]);
     case 20:
       return pick(r, [-1, 0, 1, 2, 99, 2 ** 31, 1.5]);
     case 21:
