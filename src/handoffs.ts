@@ -563,7 +563,9 @@ export class HandoffService {
           break;
       }
       if (!decision.annotation) {
-        const { count } = await tx.handoff.updateMany({ where: { id: h.id, version: h.version }, data: update });
+        // The status is part of the check because posting keeps the version: without it, a second
+        // platform's post racing the first would apply twice.
+        const { count } = await tx.handoff.updateMany({ where: { id: h.id, version: h.version, status: h.status }, data: update });
         if (count === 0) {
           // Another transaction committed first. Re-read to tell the loser who won and when.
           throw await this.conflictAfterRace(h.id, action);

@@ -77,7 +77,9 @@ export class SlackGateway implements OutboxConsumer {
   constructor(private readonly deps: SlackGatewayDeps) {}
 
   accepts(type: string): boolean {
-    return type.startsWith('handoff.');
+    // `posted` is Baton's own note that the cards went out: it changes neither the card (the
+    // version stays) nor the thread (a silent event), so there is nothing to deliver.
+    return type.startsWith('handoff.') && type !== 'handoff.posted';
   }
 
   async handle(event: DomainEvent): Promise<void> {

@@ -81,21 +81,11 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   }
 
   /**
-   * One core action with the version the card showed. The card is drawn before Baton records its
-   * own delivery ("posted"), so a click that lands before the redraw carries the previous version;
-   * when nothing but Baton's own delivery or reminders happened since, the person saw the same
-   * situation and the action is applied to the current version.
+   * One core action with the version the card showed. Baton's own bookkeeping after the card was
+   * drawn (recording the post, reminders) keeps the version, so such a card stays current.
    */
   async function act(handoffId: number, req: { action: UserAction; actor: string; expectedVersion: number; note?: string | undefined; reasonCode?: string; to?: string }) {
-    try {
-      return await service.act(handoffId, req);
-    } catch (err) {
-      if (!(err instanceof ConflictError) || err.code !== 'stale_version') throw err;
-      const view = await service.get(handoffId);
-      const since = (view.events ?? []).filter((e) => e.version > req.expectedVersion);
-      if (!since.length || !since.every((e) => e.actor === null && (e.type === 'posted' || e.type === 'nudged'))) throw err;
-      return service.act(handoffId, { ...req, expectedVersion: view.version });
-    }
+    return service.act(handoffId, req);
   }
 
   function audienceOf(body: BlockAction, respond: RespondFn | undefined, client: WebClient): Audience {

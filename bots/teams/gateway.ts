@@ -41,8 +41,8 @@ export interface TeamsGatewayDeps {
 
 const POSTING_EVENTS = new Set(['handoff.routed', 'handoff.reassigned']);
 const NOT_INSTALLED_RECHECK_MS = 60 * 60_000;
-/** Annotations that change nothing on the card. */
-const SILENT_EVENTS = new Set(['handoff.snoozed']);
+/** Events that change nothing on the card: a snooze, and `posted` (it keeps the version). */
+const SILENT_EVENTS = new Set(['handoff.snoozed', 'handoff.posted']);
 
 export class TeamsGateway implements OutboxConsumer {
   readonly name = 'teams';

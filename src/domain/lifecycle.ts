@@ -43,6 +43,12 @@ interface Rule {
    * reminder never makes someone's open card stale.
    */
   annotation?: true;
+  /**
+   * Changes the status but not the version. Posting is bookkeeping: the card a person already sees
+   * shows the same thing before and after it, so its buttons (which carry the version) must stay
+   * valid, and no card has to be redrawn.
+   */
+  keepsVersion?: true;
 }
 
 export const LIFECYCLE: Record<HandoffAction, Rule> = {
@@ -52,7 +58,7 @@ export const LIFECYCLE: Record<HandoffAction, Rule> = {
   complete: { from: ['accepted'], to: 'completed', roles: ['owner', 'owner_lead', 'admin'], verb: 'completed' },
   touch: { from: ['accepted'], to: null, roles: ['owner', 'owner_lead', 'admin'], verb: 'touched' },
   withdraw: { from: OPEN_STATUSES, to: 'withdrawn', roles: ['sender', 'sender_lead', 'admin'], verb: 'withdrawn' },
-  post: { from: ['routed'], to: 'posted', roles: ['system'], verb: 'posted' },
+  post: { from: ['routed'], to: 'posted', roles: ['system'], verb: 'posted', keepsVersion: true },
   escalate: { from: AWAITING_ACCEPT, to: 'escalated', roles: ['system'], verb: 'escalated' },
   auto_reassign: { from: AWAITING_ACCEPT, to: 'reassigned', roles: ['system'], verb: 'reassigned' },
   nudge: { from: OPEN_STATUSES, to: null, roles: ['system'], verb: 'nudged', annotation: true },
@@ -116,7 +122,7 @@ export function decide(input: DecisionInput): Decision {
     throw new ConflictError('The first touch was already recorded for this handoff.', input.lastChange?.by ?? undefined, input.lastChange?.at, 'already_touched');
   }
   const annotation = rule.annotation === true;
-  return { fromStatus: input.status, toStatus: rule.to ?? input.status, nextVersion: annotation ? input.version : input.version + 1, annotation };
+  return { fromStatus: input.status, toStatus: rule.to ?? input.status, nextVersion: annotation || rule.keepsVersion ? input.version : input.version + 1, annotation };
 }
 
 function staleConflict(last: LastChange): ConflictError {

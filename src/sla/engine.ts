@@ -126,7 +126,8 @@ export class SlaEngine implements OutboxConsumer {
   constructor(private readonly deps: SlaEngineDeps) {}
 
   accepts(type: string): boolean {
-    return type.startsWith('handoff.');
+    // `posted` keeps the timer token and arms nothing: the timers armed at routing stand.
+    return type.startsWith('handoff.') && type !== 'handoff.posted';
   }
 
   /** Registers the timer job's handler; call before the scheduler starts. */

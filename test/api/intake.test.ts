@@ -167,6 +167,21 @@ describe('actions', () => {
     expect(again.json.error.message).toContain(`already accepted by ${h.owner.name} at `);
   });
 
+  it('records a post once when both platforms report it at the same time, and keeps the version', async () => {
+    const h = await create(1);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => baton.service.markPosted(h.id, i % 2 ? 'slack' : 'teams')));
+    const full = (await baton.api('GET', `/api/handoffs/${h.id}`)).json;
+    expect(full).toMatchObject({ status: 'posted', version: 1 });
+    expect(full.events.filter((e: any) => e.type === 'posted')).toHaveLength(1);
+    // A card drawn before the post was recorded carries version 1, and still applies.
+    const a = await baton.api('POST', `/api/handoffs/${h.id}/actions`, { action: 'accept', actor: h.owner.email, expectedVersion: 1 });
+    expect(a.status).toBe(200);
+    expect(a.json).toMatchObject({ status: 'accepted', version: 2 });
+    // Too late to post now: a platform reporting its post after the accept changes nothing.
+    await baton.service.markPosted(h.id, 'slack');
+    expect((await baton.api('GET', `/api/handoffs/${h.id}`)).json).toMatchObject({ status: 'accepted', version: 2 });
+  });
+
   it('lets exactly one of 30 concurrent accepts win', async () => {
     const h = await create(1);
     const results = await Promise.all(Array.from({ length: 30 }, () => baton.api('POST', `/api/handoffs/${h.id}/actions`, { action: 'accept', actor: h.owner.email })));

@@ -166,7 +166,7 @@ it(`${BURST} intakes during a ${OUTAGE_MS / 1000}s Slack and Teams outage (429 â
   expect(teamsMissing).toBe(0);
   expect(teamsCards.size).toBe(2 * BURST);
 
-  // Every handoff reached "posted"; every card shows the current version (the redraw after "posted").
+  // Every handoff reached "posted".
   const [{ n: notPosted }] = (await rig.baton.db.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM handoff WHERE status <> 'posted'`)) as [{ n: string }];
   expect(Number(notPosted)).toBe(0);
 

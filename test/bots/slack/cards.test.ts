@@ -33,8 +33,6 @@ async function intakeAndPost(to = 'amelia', packet: Record<string, unknown> = {}
   const id = r.json.id as number;
   const cards = await waitFor('both cards', () => (h.fake.cardsFor(id).length === 2 ? h.fake.cardsFor(id) : undefined));
   await waitFor('posted status', async () => (await h.baton.service.get(id, { events: false })).status === 'posted');
-  // The cards are drawn before Baton records the delivery (version 2); they are then redrawn.
-  await waitFor('cards redrawn at the posted version', () => cards.every((c) => buttonValue(c.blocks, CARD_ACTIONS.accept.slack) === `${id}:2`));
   return { id, cards };
 }
 
@@ -61,11 +59,14 @@ describe('card on intake', () => {
       expect(buttonIds(c.blocks)).toEqual([CARD_ACTIONS.accept.slack, CARD_ACTIONS.reject.slack, CARD_ACTIONS.reassign.slack, CARD_ACTIONS.details.slack]);
       const accept = (c.blocks as any[]).find((b) => b.type === 'actions').elements[0];
       expect(accept.style).toBe('primary');
-      expect(accept.value).toBe(`${id}:2`);
+      // Posting keeps the version: the card drawn before Baton recorded its post stays current.
+      expect(accept.value).toBe(`${id}:1`);
+      expect(c.updates).toBe(0);
       expect(c.metadata).toEqual({ event_type: 'baton_handoff', event_payload: { handoff_id: id } });
     }
     // The DM was opened through conversations.open, and nothing was posted twice.
     expect(h.fake.okCalls('conversations.open').some((c) => c.args.users === slackId('amelia'))).toBe(true);
+    expect((await h.baton.service.get(id, { events: false })).version).toBe(1);
     const rows = await h.baton.db.sql.query<{ kind: string; message_id: string | null }>(`SELECT kind, message_id FROM card_ref WHERE handoff_id = ${id} AND platform = 'slack' ORDER BY kind`);
     expect(rows.map((r) => r.kind)).toEqual(['channel', 'dm']);
     expect(rows.every((r) => r.message_id)).toBe(true);
@@ -97,8 +98,9 @@ describe('Accept from the card', () => {
     // No ephemeral error for the owner.
     expect(responsesFor(r.responseKey)).toHaveLength(0);
   });
-  it('a click on a card drawn before Baton recorded its own post still applies', async () => {
+  it('a click on a card drawn before Baton recorded its own post applies (posting keeps the version)', async () => {
     const { id } = await intakeAndPost('amelia');
+    expect((await h.baton.service.get(id, { events: false })).status).toBe('posted');
     const r = await click(slackId('amelia'), CARD_ACTIONS.accept.slack, `${id}:1`);
     expect(r.status).toBe(200);
     await waitFor('accepted', async () => (await h.baton.service.get(id, { events: false })).status === 'accepted');
@@ -264,7 +266,7 @@ describe('double clicks and races', () => {
     for (const e of ephemerals) expect(String(e[0]!.body.text)).toMatch(/already accepted by .+ at <!date\^\d+\^/);
     const view = await h.baton.service.get(id);
     expect(view.events!.filter((e) => e.type === 'accepted')).toHaveLength(1);
-    expect(view.version).toBe(3); // routed 1 → posted 2 → accepted 3, nothing else
+    expect(view.version).toBe(2); // routed 1 (posting keeps it) → accepted 2, nothing else
     await waitFor('one reply per card', () => cards.every((c) => h.fake.replies(c.channel, c.ts).filter((m) => m.text.includes('Accepted')).length === 1));
   });
 });

@@ -167,7 +167,7 @@ describe('App Home', () => {
 
   it('a Full packet button on the Home tab opens the modal (no response_url there)', async () => {
     const id = await handoff('amelia');
-    const value = buttonValue(h.fake.cardsFor(id)[0]!.blocks, CARD_ACTIONS.details.slack) ?? `${id}:2`;
+    const value = buttonValue(h.fake.cardsFor(id)[0]!.blocks, CARD_ACTIONS.details.slack) ?? `${id}:1`;
     const before = h.fake.views.length;
     const a = blockAction(h.fake, { user: slackId('amelia'), actionId: CARD_ACTIONS.details.slack, value, fromHome: true });
     expect((await postSigned(h.baton, a.body, FORM, { timestamp: ts() })).status).toBe(200);
