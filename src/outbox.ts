@@ -28,6 +28,9 @@ export interface OutboxConsumer {
   handle(event: DomainEvent, attempt: number): Promise<void>;
 }
 
+/** Longest a handled delivery waits to be recorded while its batch goes on (see recordDelivered). */
+const RECORD_WITHIN_MS = 1000;
+
 export async function appendOutbox(
   tx: Tx,
   consumers: readonly OutboxConsumer[],
@@ -232,20 +235,36 @@ export class OutboxDispatcher {
     return rows.length;
   }
 
+  /**
+   * Successes are recorded together: one UPDATE per batch instead of one per delivery (under load
+   * that was a tenth of all statements). Each keeps the time it was handled. A crash before the
+   * write re-runs those deliveries once their lock expires, which consumers must tolerate anyway
+   * (see OutboxConsumer.handle); to keep that window short, anything handled more than
+   * RECORD_WITHIN_MS ago is written before the next delivery starts.
+   */
+  private async recordDelivered(name: string, done: { id: bigint; at: Date }[], recorded: (eventId: bigint) => void): Promise<void> {
+    if (!done.length) return;
+    const batch = done.splice(0);
+    await this.prisma.$executeRaw`
+      UPDATE outbox_delivery d SET delivered_at = x.at, locked_until = NULL, last_error = NULL
+      FROM unnest(${batch.map((b) => String(b.id))}::bigint[], ${batch.map((b) => b.at.toISOString())}::timestamptz[]) AS x(event_id, at)
+      WHERE d.consumer = ${name} AND d.event_id = x.event_id`;
+    for (const b of batch) recorded(b.id);
+  }
+
   /** Delivers claimed rows in order; returns when the lane must pause (a rate limit), if it must. */
   private async runConsumer(name: string, rows: ClaimedRow[], recorded: (eventId: bigint) => void): Promise<Date | undefined> {
     const consumer = this.consumers.get(name);
     if (!consumer) return undefined;
+    const done: { id: bigint; at: Date }[] = [];
     for (const [i, r] of rows.entries()) {
+      if (done.length && this.clock.now().getTime() - done[0]!.at.getTime() >= RECORD_WITHIN_MS) await this.recordDelivered(name, done, recorded);
       const event: DomainEvent = { id: String(r.event_id), handoffId: r.handoff_id, type: r.type, payload: r.payload, createdAt: new Date(r.created_at) };
       try {
         await consumer.handle(event, r.attempts);
-        await this.prisma.outboxDelivery.update({
-          where: { eventId_consumer: { eventId: r.event_id, consumer: name } },
-          data: { deliveredAt: this.clock.now(), lockedUntil: null, lastError: null },
-        });
-        recorded(r.event_id);
+        done.push({ id: r.event_id, at: this.clock.now() });
       } catch (err) {
+        await this.recordDelivered(name, done, recorded);
         const message = err instanceof Error ? err.message : String(err);
         const now = this.clock.now();
         if (err instanceof RetryAfterError) {
@@ -276,6 +295,7 @@ export class OutboxDispatcher {
         logFn({ consumer: name, eventId: event.id, type: event.type, attempt: r.attempts, retryInMs: delay, err: message }, delay === null ? 'outbox delivery failed for good' : 'outbox delivery failed; retrying');
       }
     }
+    await this.recordDelivered(name, done, recorded);
     return undefined;
   }
 

@@ -127,3 +127,29 @@ it('never delivers an event twice when several dispatchers drain at once', async
   expect(delivered.every(([, n]) => n === 1)).toBe(true);
   for (const id of ids) expect((await delivery(id)).delivered_at).not.toBeNull();
 });
+
+it('records a batch of successes together, each at the time it was handled, around a failure in the middle', async () => {
+  const ids: number[] = [];
+  for (let i = 0; i < 5; i++) ids.push((await baton.api('POST', '/api/handoffs', example)).json.id);
+  const handledAt = new Map<number, number>();
+  const slow: OutboxConsumer = {
+    name: 'recorder',
+    accepts: (type) => type.startsWith('handoff.'),
+    async handle(event) {
+      if (event.handoffId === ids[2]) throw new Error('503 from Slack');
+      await new Promise((r) => setTimeout(r, 30));
+      handledAt.set(event.handoffId!, Date.now());
+    },
+  };
+  const d = dispatcher();
+  d.register(slow);
+  await d.drainOnce();
+  const rows = await Promise.all(ids.map((id) => delivery(id)));
+  expect(rows.map((r) => (r.delivered_at ? 'delivered' : r.last_error))).toEqual(['delivered', 'delivered', '503 from Slack', 'delivered', 'delivered']);
+  for (const [i, id] of ids.entries()) {
+    if (i === 2) continue;
+    // Recorded with the time its own handling ended, not the end of the batch.
+    expect(Math.abs(rows[i]!.delivered_at!.getTime() - handledAt.get(id)!)).toBeLessThan(15);
+  }
+  expect(rows[4]!.delivered_at!.getTime() - rows[0]!.delivered_at!.getTime()).toBeGreaterThanOrEqual(60);
+});
