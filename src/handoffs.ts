@@ -22,6 +22,7 @@ import {
   type Role,
   type UserAction,
   USER_ACTIONS,
+  LIFECYCLE,
 } from './domain/lifecycle.js';
 import { isAvailable, pickWeighted, routeHandoff } from './domain/routing.js';
 import type { AccountRef, HandoffEventView, HandoffView, PersonRef } from './domain/view.js';
@@ -624,16 +625,49 @@ export class HandoffService {
   }
 
   /**
-   * A platform delivered the card. The first platform moves routed → posted; later deliveries
-   * (the other platform, a retry) find it already posted and change nothing.
+   * A platform delivered the card. The first platform moves routed → posted (true); later
+   * deliveries (the other platform, a retry) find it already posted and change nothing (false).
+   *
+   * This is what `apply(id, 'post')` would do (same rule, audit row and outbox event), in one
+   * statement instead of a six-statement transaction: it runs once per handoff, on the delivery
+   * path, and posting has nothing to decide beyond "is it still routed" (system only, no version
+   * bump, no other column).
    */
-  async markPosted(handoffId: number, platform: string): Promise<void> {
-    try {
-      await this.apply(handoffId, 'post', null, { data: { platform } });
-    } catch (err) {
-      if (err instanceof ConflictError) return;
-      throw err;
-    }
+  async markPosted(handoffId: number, platform: string): Promise<boolean> {
+    const rule = LIFECYCLE.post;
+    // Posting starts from one status (routed), so the audit row's "from" is known without reading.
+    const [from] = rule.from;
+    const now = this.deps.clock.now();
+    const type = 'handoff.posted';
+    const wanted = this.deps.consumers().filter((c) => c.accepts(type)).map((c) => c.name);
+    const iso = (column: Prisma.Sql) => Prisma.sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+    const rows = await this.guard(() =>
+      this.deps.db.prisma.$queryRaw<{ id: number; version: number }[]>`
+        WITH h AS (
+          UPDATE handoff SET status = ${rule.to}, updated_at = ${now}
+          WHERE id = ${handoffId} AND status = ${from}
+          RETURNING id, version, owner_id, timer_token, sla_accept_due_at, sla_first_touch_due_at
+        ), audit AS (
+          INSERT INTO handoff_event (handoff_id, version, type, actor_id, at, from_status, to_status, owner_id, data)
+          SELECT id, version, ${pastTense('post')}, NULL, ${now}, ${from}, ${rule.to}, owner_id, ${JSON.stringify({ platform })}::jsonb FROM h
+        ), e AS (
+          INSERT INTO outbox_event (handoff_id, type, payload, created_at)
+          SELECT id, ${type}, jsonb_build_object(
+            'handoffId', id, 'version', version, 'action', 'post', 'actorId', NULL, 'ownerId', owner_id, 'timerToken', timer_token,
+            'slaAcceptDueAt', ${iso(Prisma.raw('sla_accept_due_at'))}, 'slaFirstTouchDueAt', ${iso(Prisma.raw('sla_first_touch_due_at'))},
+            'data', ${JSON.stringify({ platform })}::jsonb), ${now} FROM h
+          RETURNING id
+        ), d AS (
+          INSERT INTO outbox_delivery (event_id, consumer, attempts, available_at)
+          SELECT e.id, c.name, 0, ${now}::timestamptz FROM e, unnest(${wanted}::text[]) AS c(name)
+        )
+        SELECT id, version FROM h`,
+    );
+    const posted = rows[0];
+    if (!posted) return false; // already posted by the other platform, or moved on (accepted, withdrawn…)
+    if (wanted.length) this.deps.afterCommit?.(wanted);
+    this.deps.log.info({ handoffId, action: 'post', actorId: null, from, to: rule.to, version: posted.version }, 'handoff state changed');
+    return true;
   }
 
   private async conflictAfterRace(id: number, action: HandoffAction): Promise<ConflictError> {

@@ -278,6 +278,19 @@ export function instrumentService(service: HandoffService, metrics: Metrics): vo
     }
   };
 
+  // Posting has its own one-statement path (markPosted); count it like apply counted it.
+  const markPosted = service.markPosted.bind(service);
+  service.markPosted = async (handoffId, platform) => {
+    try {
+      const changed = await markPosted(handoffId, platform);
+      metrics.actions.inc({ action: 'post', outcome: changed ? 'applied' : 'conflict' });
+      return changed;
+    } catch (err) {
+      metrics.actions.inc({ action: 'post', outcome: outcomeOf(err) });
+      throw err;
+    }
+  };
+
   const act = service.act.bind(service);
   service.act = async (handoffId, body) => {
     try {

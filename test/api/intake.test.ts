@@ -173,6 +173,22 @@ describe('actions', () => {
     const full = (await baton.api('GET', `/api/handoffs/${h.id}`)).json;
     expect(full).toMatchObject({ status: 'posted', version: 1 });
     expect(full.events.filter((e: any) => e.type === 'posted')).toHaveLength(1);
+    expect(full.events.find((e: any) => e.type === 'posted')).toMatchObject({ version: 1, actor: null, fromStatus: 'routed', toStatus: 'posted', data: { platform: expect.stringMatching(/^(slack|teams)$/) } });
+    // The outbox event carries what every state change's event carries (see apply()).
+    const events = await baton.db.sql.query<{ payload: any }>(`SELECT payload FROM outbox_event WHERE handoff_id = $1 AND type = 'handoff.posted'`, [h.id]);
+    expect(events).toHaveLength(1);
+    const routed = (await baton.db.sql.query<{ payload: any }>(`SELECT payload FROM outbox_event WHERE handoff_id = $1 AND type = 'handoff.routed'`, [h.id]))[0]!.payload;
+    expect(events[0]!.payload).toEqual({
+      handoffId: h.id,
+      version: 1,
+      action: 'post',
+      actorId: null,
+      ownerId: h.owner.id,
+      timerToken: routed.timerToken,
+      slaAcceptDueAt: new Date(h.slaDueAt).toISOString(),
+      slaFirstTouchDueAt: null,
+      data: { platform: full.events.find((e: any) => e.type === 'posted').data.platform },
+    });
     // A card drawn before the post was recorded carries version 1, and still applies.
     const a = await baton.api('POST', `/api/handoffs/${h.id}/actions`, { action: 'accept', actor: h.owner.email, expectedVersion: 1 });
     expect(a.status).toBe(200);

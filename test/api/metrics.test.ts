@@ -113,6 +113,9 @@ describe('GET /metrics', () => {
     expect((await baton.api('POST', `/api/handoffs/${other.id}/actions`, { action: 'accept', actor: 'ann' })).status).toBe(403);
     expect((await baton.api('POST', `/api/handoffs/${other.id}/actions`, { action: 'accept', actor: 'nobody@nowhere.example' })).status).toBe(422);
     expect((await baton.api('POST', `/api/handoffs/${other.id}/actions`, { action: 'reject', actor: other.owner.id })).status).toBe(422);
+    // A platform's post is recorded once; the second platform's report changes nothing.
+    expect(await baton.service.markPosted(other.id, 'slack')).toBe(true);
+    expect(await baton.service.markPosted(other.id, 'teams')).toBe(false);
     expect((await baton.api('GET', '/no/such/route')).status).toBe(404);
 
     const e = await scrape(baton);
@@ -129,6 +132,8 @@ describe('GET /metrics', () => {
     expect(value(e, 'baton_actions_total', { action: 'accept', outcome: 'forbidden' })).toBe(1);
     expect(value(e, 'baton_actions_total', { action: 'accept', outcome: 'invalid' })).toBe(1);
     expect(value(e, 'baton_actions_total', { action: 'reject', outcome: 'invalid' })).toBe(1);
+    expect(value(e, 'baton_actions_total', { action: 'post', outcome: 'applied' })).toBe(1);
+    expect(value(e, 'baton_actions_total', { action: 'post', outcome: 'conflict' })).toBe(1);
 
     expect(e.types.get('baton_http_request_duration_seconds')).toBe('histogram');
     const h = (route: string, method: string, status: string) => value(e, 'baton_http_request_duration_seconds_count', { method, route, status });
