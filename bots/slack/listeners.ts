@@ -12,10 +12,9 @@ import type { Logger } from '../../src/logger.js';
 import type { Person } from '../../src/playbook/schema.js';
 import type { UserAction } from '../../src/domain/lifecycle.js';
 import { parseCommand, runCommand, type CommandReports } from '../../src/commands.js';
-import { ConflictError } from '../../src/errors.js';
 import { CARD_ACTIONS, SLACK_VIEWS, slackButtonValue, slackModalMetadata, type SlackModalMetadata } from '../../blocks/actions.js';
 import { buildDetailsModal, buildReassignModal, buildRejectModal, MODAL_INPUTS, type ReassignCandidate } from '../../blocks/slack/modals.js';
-import { buildNotice, buildRefusal, type ActionRefusal } from '../../blocks/slack/notices.js';
+import { buildNotice, buildRefusal } from '../../blocks/slack/notices.js';
 import { buildCommandReply, SLASH_COMMAND } from '../../blocks/slack/commands.js';
 import { buildHomeView } from '../../blocks/slack/home.js';
 import { lastChange } from '../../blocks/slack/format.js';
@@ -80,14 +79,6 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     await tell(to, buildRefusal(r));
   }
 
-  /**
-   * One core action with the version the card showed. Baton's own bookkeeping after the card was
-   * drawn (recording the post, reminders) keeps the version, so such a card stays current.
-   */
-  async function act(handoffId: number, req: { action: UserAction; actor: string; expectedVersion: number; note?: string | undefined; reasonCode?: string; to?: string }) {
-    return service.act(handoffId, req);
-  }
-
   function audienceOf(body: BlockAction, respond: RespondFn | undefined, client: WebClient): Audience {
     return { userId: body.user.id, respond: body.response_url ? respond : undefined, channelId: body.channel?.id, client };
   }
@@ -103,7 +94,8 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     // Slack does not retry button clicks, but a captured request can be replayed for as long as
     // its signature is fresh (5 minutes). Version checks refuse most replays; an annotation such
     // as Snooze would be applied again. Each click has its own trigger id: handle it once.
-    // Acknowledged first, so the database never stands between Slack and its 3-second deadline.
+    // Acknowledged first (over HTTP the receiver already did), so the database never stands between
+    // Slack and its 3-second deadline.
     if (b.type === 'block_actions' && typeof b.trigger_id === 'string') {
       const ack = 'ack' in args && typeof args.ack === 'function' ? (args.ack as () => Promise<void>) : undefined;
       await ack?.();
@@ -131,7 +123,8 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       const person = await actor(to);
       if (!person) return;
       try {
-        await act(value.data.handoffId, { action: d.action, actor: person.id, expectedVersion: value.data.version });
+        // The version the card showed: Baton's own bookkeeping since (its post, reminders) keeps it.
+        await service.act(value.data.handoffId, { action: d.action, actor: person.id, expectedVersion: value.data.version });
         if (d.done) await tell(to, buildNotice(d.done));
       } catch (err) {
         await refuse(to, err, value.data.handoffId);
@@ -213,7 +206,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     const person = await actor(audience);
     if (!person) return;
     try {
-      await act(meta.handoffId, { action: kind, actor: person.id, expectedVersion: meta.version, note, ...(reasonCode ? { reasonCode } : {}), ...(to ? { to } : {}) });
+      await service.act(meta.handoffId, { action: kind, actor: person.id, expectedVersion: meta.version, note, ...(reasonCode ? { reasonCode } : {}), ...(to ? { to } : {}) });
     } catch (err) {
       await refuse(audience, err, meta.handoffId);
     }

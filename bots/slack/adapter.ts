@@ -1,0 +1,70 @@
+/**
+ * The Slack adapter proper: a Bolt app on Baton's HTTP server at /slack/events (or Socket Mode
+ * when an app-level token is set, for local development), plus the outbox consumer that sends
+ * every outbound Slack message. Loaded by ./plugin.ts only when Slack is configured.
+ */
+import { App, SocketModeReceiver } from '@slack/bolt';
+import type { CoreContext, Plugin } from '../../src/app.js';
+import type { Logger } from '../../src/logger.js';
+import { NonRetriableError } from '../../src/retry.js';
+import { boltLogger } from './logger.js';
+import { BatonSlackReceiver, SLACK_EVENTS_PATH } from './receiver.js';
+import { ChannelPacer, gatewayClient, interactiveClientOptions, normaliseApiUrl, toDeliveryError } from './api.js';
+import { SlackUserMapper } from './users.js';
+import { SlackGateway } from './gateway.js';
+import { registerListeners } from './listeners.js';
+import { SlackDigestDelivery } from './digest.js';
+import type { SlackPluginOptions } from './plugin.js';
+
+export function startSlackAdapter(slack: NonNullable<CoreContext['config']['slack']>, { service, reports, platformStore, clock }: CoreContext, log: Logger, options: SlackPluginOptions): Plugin {
+  const { botToken, signingSecret, appToken, apiUrl } = slack;
+  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const logger = boltLogger(log);
+  const client = gatewayClient(botToken, { apiUrl, timeoutMs, logger });
+  const users = new SlackUserMapper(service.directory, client, { ttlMs: options.userCacheMs ?? 10 * 60_000 });
+  const clientOptions = interactiveClientOptions({ apiUrl, timeoutMs: Math.min(timeoutMs, 5_000), logger });
+
+  // The bot's own ids are only needed to ignore its own events; learn them once, never on the request path.
+  const identity: { botId?: string; botUserId?: string } = {};
+  const socketMode = Boolean(appToken);
+  const httpReceiver = socketMode ? undefined : new BatonSlackReceiver({ signingSecret, clock, log });
+  const receiver = appToken ? new SocketModeReceiver({ appToken, logger, installerOptions: { clientOptions } }) : httpReceiver!;
+  const app = new App({
+    receiver,
+    socketMode,
+    authorize: async () => ({ botToken, ...identity }),
+    logger,
+    clientOptions,
+    convoStore: false,
+  });
+  registerListeners(app, { service, reports, store: platformStore, users, clock, log });
+
+  const gateway = new SlackGateway({ service, store: platformStore, client, users, pacer: new ChannelPacer(options.postIntervalMs ?? 1000), clock, log });
+
+  return {
+    name: 'slack',
+    consumers: [gateway, new SlackDigestDelivery({ service, reports, store: platformStore, client, users, log })],
+    mount(expressApp) {
+      httpReceiver?.mount(expressApp);
+    },
+    async start() {
+      // Checked in the background: a wrong token is reported clearly, and Baton still starts.
+      void client.auth
+        .test()
+        .then((r) => {
+          if (r.bot_id) identity.botId = r.bot_id;
+          if (r.user_id) identity.botUserId = r.user_id;
+          log.info({ team: r.team, bot: r.user, apiUrl: normaliseApiUrl(apiUrl), mode: socketMode ? 'socket' : `http ${SLACK_EVENTS_PATH}` }, 'Slack connected');
+        })
+        .catch((err: unknown) => {
+          const e = toDeliveryError(err, 'auth.test');
+          if (e instanceof NonRetriableError) log.error({ err: e.message }, 'Slack: the bot token was not accepted; Slack messages will fail until it is fixed');
+          else log.warn({ err: e.message }, 'Slack: could not check the bot token now; deliveries will be retried');
+        });
+      if (socketMode) await app.start();
+    },
+    async stop() {
+      if (socketMode) await app.stop();
+    },
+  };
+}
