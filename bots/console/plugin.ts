@@ -26,7 +26,6 @@ import { ForbiddenError, InvalidError, NotFoundError, UnauthorizedError, Unsuppo
 import { projectRoot } from '../../src/store/migrate.js';
 import { CSRF_HEADER, ConsoleGate } from './gate.js';
 import { DemoHandoffs } from './demo.js';
-import { ConsoleViews } from './views.js';
 import { escapeHtml } from './slackHtml.js';
 
 export const CONSOLE_PATH = '/console';
@@ -97,12 +96,15 @@ export interface ConsolePluginOptions {
 }
 
 export function createConsolePlugin(options: ConsolePluginOptions = {}): PluginFactory {
-  return (core) => {
+  return async (core) => {
     const log = core.log.child({ component: 'console' });
     if (!core.config.console) {
       log.info(core.config.production ? 'The local console is off in production: set BATON_CONSOLE=on to serve it at /console' : 'The local console is off (BATON_CONSOLE=off)');
       return undefined;
     }
+    // Loaded only when the console is on: it renders Teams cards with the Teams adapter's own code,
+    // which brings botbuilder (about 90 MB) into a process that may not otherwise need it.
+    const { ConsoleViews } = await import('./views.js');
     const demos = new DemoHandoffs(core);
     const views = new ConsoleViews(core, demos.ids);
     const { service } = core;

@@ -1,18 +1,9 @@
 /**
- * The Slack adapter: a Bolt app on Baton's HTTP server at /slack/events (or Socket Mode when an
- * app-level token is set, for local development), plus the outbox consumer that sends every
- * outbound Slack message. Off, with one log line, when Slack is not configured.
+ * The Slack platform plugin. Off, with one log line, when Slack is not configured; otherwise it
+ * loads the adapter (./adapter.ts). The import waits until then because Bolt and the Web API
+ * client are about 70 MB of memory that a Teams-only or console-only Baton never uses.
  */
-import { App, SocketModeReceiver } from '@slack/bolt';
 import type { PluginFactory } from '../../src/app.js';
-import { NonRetriableError } from '../../src/retry.js';
-import { boltLogger } from './logger.js';
-import { BatonSlackReceiver, SLACK_EVENTS_PATH } from './receiver.js';
-import { ChannelPacer, gatewayClient, interactiveClientOptions, normaliseApiUrl, toDeliveryError } from './api.js';
-import { SlackUserMapper } from './users.js';
-import { SlackGateway } from './gateway.js';
-import { registerListeners } from './listeners.js';
-import { SlackDigestDelivery } from './digest.js';
 
 export interface SlackPluginOptions {
   /** Spacing of posts to one channel (Slack allows about one per second). */
@@ -24,62 +15,14 @@ export interface SlackPluginOptions {
 }
 
 export function createSlackPlugin(options: SlackPluginOptions = {}): PluginFactory {
-  return ({ config, service, reports, platformStore, clock, log: rootLog }) => {
-    const log = rootLog.child({ component: 'slack' });
-    if (!config.slack) {
+  return async (core) => {
+    const log = core.log.child({ component: 'slack' });
+    if (!core.config.slack) {
       log.info('Slack is disabled: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to connect it');
       return undefined;
     }
-    const { botToken, signingSecret, appToken, apiUrl } = config.slack;
-    const timeoutMs = options.requestTimeoutMs ?? 10_000;
-    const logger = boltLogger(log);
-    const client = gatewayClient(botToken, { apiUrl, timeoutMs, logger });
-    const users = new SlackUserMapper(service.directory, client, { ttlMs: options.userCacheMs ?? 10 * 60_000 });
-    const clientOptions = interactiveClientOptions({ apiUrl, timeoutMs: Math.min(timeoutMs, 5_000), logger });
-
-    // The bot's own ids are only needed to ignore its own events; learn them once, never on the request path.
-    const identity: { botId?: string; botUserId?: string } = {};
-    const socketMode = Boolean(appToken);
-    const httpReceiver = socketMode ? undefined : new BatonSlackReceiver({ signingSecret, clock, log });
-    const receiver = appToken ? new SocketModeReceiver({ appToken, logger, installerOptions: { clientOptions } }) : httpReceiver!;
-    const app = new App({
-      receiver,
-      socketMode,
-      authorize: async () => ({ botToken, ...identity }),
-      logger,
-      clientOptions,
-      convoStore: false,
-    });
-    registerListeners(app, { service, reports, store: platformStore, users, clock, log });
-
-    const gateway = new SlackGateway({ service, store: platformStore, client, users, pacer: new ChannelPacer(options.postIntervalMs ?? 1000), clock, log });
-
-    return {
-      name: 'slack',
-      consumers: [gateway, new SlackDigestDelivery({ service, reports, store: platformStore, client, users, log })],
-      mount(expressApp) {
-        httpReceiver?.mount(expressApp);
-      },
-      async start() {
-        // Checked in the background: a wrong token is reported clearly, and Baton still starts.
-        void client.auth
-          .test()
-          .then((r) => {
-            if (r.bot_id) identity.botId = r.bot_id;
-            if (r.user_id) identity.botUserId = r.user_id;
-            log.info({ team: r.team, bot: r.user, apiUrl: normaliseApiUrl(apiUrl), mode: socketMode ? 'socket' : `http ${SLACK_EVENTS_PATH}` }, 'Slack connected');
-          })
-          .catch((err: unknown) => {
-            const e = toDeliveryError(err, 'auth.test');
-            if (e instanceof NonRetriableError) log.error({ err: e.message }, 'Slack: the bot token was not accepted; Slack messages will fail until it is fixed');
-            else log.warn({ err: e.message }, 'Slack: could not check the bot token now; deliveries will be retried');
-          });
-        if (socketMode) await app.start();
-      },
-      async stop() {
-        if (socketMode) await app.stop();
-      },
-    };
+    const { startSlackAdapter } = await import('./adapter.js');
+    return startSlackAdapter(core.config.slack, core, log, options);
   };
 }
 

@@ -1,99 +1,17 @@
 /**
- * The Microsoft Teams adapter: botbuilder's CloudAdapter at POST /api/messages on the shared
- * HTTP server, plus the `teams` outbox consumer that posts and updates cards.
- *
- * Authentication is checked here, before botbuilder sees the activity: CloudAdapter answers 500
- * for some bad tokens (a bad signature under a known key id, `alg: none`, a future `nbf`), and
- * without an app id it would accept anonymous requests. So: no MICROSOFT_APP_ID, no route; and
- * any authentication failure is a 401 before anything is read or written.
+ * The Microsoft Teams platform plugin. Off, with one log line, when Teams is not configured;
+ * otherwise it loads the adapter (./adapter.ts). The import waits until then because botbuilder is
+ * about 90 MB of memory that a Slack-only Baton never uses.
  */
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type Activity, type InvokeResponse, type TurnContext } from 'botbuilder';
-import type { AuthenticateRequestResult } from 'botframework-connector';
-import { z } from 'zod';
 import type { PluginFactory } from '../../src/app.js';
-import { MalformedError, UnauthorizedError } from '../../src/errors.js';
-import { BODY_LIMIT } from '../../src/api/server.js';
-import { botbuilderSettings, customLoginCredentials } from './settings.js';
-import { ConversationPacer, connectorHttpClient } from './transport.js';
-import { ConversationBook } from './conversations.js';
-import { TeamsIdentity } from './identity.js';
-import { TeamsViews } from './views.js';
-import { TeamsDigestDelivery } from './digest.js';
-import { TeamsBot } from './bot.js';
-import { TeamsGateway } from './gateway.js';
-import { safeParseUntrusted } from '../../src/untrusted.js';
 
 export const MESSAGES_PATH = '/api/messages';
-/** Teams allows about 7 messages per second per conversation; stay just under. */
-const MESSAGES_PER_SECOND_PER_CONVERSATION = 6;
-const PUBLIC_CLOUD_SCOPE = 'https://api.botframework.com';
 
-/** Runs activities that were authenticated beforehand and hands back the invoke response. */
-class PreAuthenticatedCloudAdapter extends CloudAdapter {
-  run(auth: AuthenticateRequestResult, activity: Activity, logic: (context: TurnContext) => Promise<void>): Promise<InvokeResponse | undefined> {
-    return this.processActivity(auth, activity, logic);
-  }
-}
-
-/** Just enough shape to authenticate and route; botbuilder reads the rest. */
-const activityShape = z.looseObject({
-  type: z.string().min(1).max(100),
-  serviceUrl: z.string().max(2000).optional(),
-  channelId: z.string().max(100).optional(),
-});
-
-export const teamsPlugin: PluginFactory = ({ config, service, reports, platformStore, clock, log: rootLog }) => {
-  if (!config.teams) {
-    rootLog.info('Microsoft Teams is disabled: set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to connect it');
+export const teamsPlugin: PluginFactory = async (core) => {
+  if (!core.config.teams) {
+    core.log.info('Microsoft Teams is disabled: set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to connect it');
     return undefined;
   }
-  const log = rootLog.child({ component: 'teams' });
-  const settings = botbuilderSettings(config.teams, config.env);
-  const pacer = new ConversationPacer(MESSAGES_PER_SECOND_PER_CONVERSATION);
-  const auth = new ConfigurationBotFrameworkAuthentication(settings, customLoginCredentials(settings), undefined, undefined, {
-    httpClient: connectorHttpClient({ pacer }),
-  });
-  const adapter = new PreAuthenticatedCloudAdapter(auth);
-  const appId = config.teams.appId;
-  const book = new ConversationBook(platformStore, appId);
-  const identity = new TeamsIdentity(service.directory, book, log);
-  const views = new TeamsViews(service, identity);
-  const bot = new TeamsBot({ service, reports, clock, log, book, identity, views });
-  const audience = typeof settings.ToChannelFromBotOAuthScope === 'string' ? settings.ToChannelFromBotOAuthScope : PUBLIC_CLOUD_SCOPE;
-  const gateway = new TeamsGateway({ adapter, appId, audience, service, store: platformStore, book, identity, views, log });
-
-  async function messages(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const parsed = safeParseUntrusted(activityShape, req.body);
-    if (!parsed.success) return next(new MalformedError('The body is not a Bot Framework activity.'));
-    const activity = parsed.data as unknown as Activity;
-    let authResult: AuthenticateRequestResult;
-    try {
-      authResult = await auth.authenticateRequest(activity, req.get('authorization') ?? '');
-    } catch (err) {
-      log.warn({ reason: err instanceof Error ? err.message : String(err), ip: req.ip }, 'refused a Teams request: authentication failed');
-      return next(new UnauthorizedError('The request is not signed by the Bot Framework for this bot.'));
-    }
-    const invoke = await adapter.run(authResult, activity, (context) => bot.onTurn(context));
-    if (invoke) {
-      res.status(invoke.status);
-      if (invoke.body === undefined) res.end();
-      else res.json(invoke.body);
-      return;
-    }
-    res.status(200).end();
-  }
-
-  log.info({ appId, appType: config.teams.appType, path: MESSAGES_PATH, customEndpoints: Boolean(settings.ToBotFromChannelOpenIdMetadataUrl) }, 'Microsoft Teams is enabled');
-  return {
-    name: 'teams',
-    consumers: [gateway, new TeamsDigestDelivery({ service, reports, store: platformStore, gateway, log })],
-    mount(app: Express) {
-      // Mounted before the /api router: this path has its own JSON parser and its own auth.
-      app.post(MESSAGES_PATH, express.json({ limit: BODY_LIMIT, type: () => true }), messages);
-      app.all(MESSAGES_PATH, (_req, res) => {
-        res.status(405).set('Allow', 'POST').json({ error: { code: 'method_not_allowed', message: `Teams sends activities to ${MESSAGES_PATH} with POST.` } });
-      });
-    },
-  };
+  const { startTeamsAdapter } = await import('./adapter.js');
+  return startTeamsAdapter(core.config.teams, core, core.log.child({ component: 'teams' }));
 };
