@@ -47,7 +47,8 @@ import { SqlBackend } from '../src/jobs/sqlBackend.js';
 import { createSlackPlugin } from '../bots/slack/plugin.js';
 import { CARD_ACTIONS, encodeSlackButtonValue } from '../blocks/actions.js';
 import { CardArrivals, FakeSlackApi } from '../test/fakes/slackApi.js';
-import { BOT_TOKEN, SIGNING_SECRET, FORM, blockAction, defaultPlaybookUsers, postSigned } from '../test/bots/slack/helpers.js';
+import { BOT_TOKEN, SIGNING_SECRET, FORM, blockAction, defaultPlaybookUsers } from '../test/bots/slack/helpers.js';
+import { signSlackRequest } from '../bots/slack/verify.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -81,6 +82,18 @@ function stats(xs: number[]): Stats {
   return { n: s.length, min: s[0] ?? NaN, p50: q(0.5), p99: q(0.99), max: s.at(-1) ?? NaN };
 }
 const ms = (x: number) => (Number.isFinite(x) ? `${x < 10 ? x.toFixed(1) : Math.round(x)} ms` : '—');
+/** Runs scripts/bench-clicker.mjs: every request sent at once from a separate Node process. */
+async function sendFromAnotherProcess(url: string, requests: { body: string; headers: Record<string, string> }[]): Promise<{ status: number; ms: number; error?: string }[]> {
+  const child = spawn(process.execPath, [new URL('./bench-clicker.mjs', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  child.stdin.end(JSON.stringify({ url, requests }));
+  const code = await exited;
+  if (code !== 0) throw new Error(`bench-clicker exited with ${code}`);
+  return JSON.parse(out) as { status: number; ms: number; error?: string }[];
+}
+
 async function waitUntil(check: () => boolean, timeoutMs: number, everyMs = 20): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   while (!check()) {
@@ -239,9 +252,12 @@ async function batonBench(target: Target): Promise<void> {
       return (await b.service.get(id, { events: false })).version;
     }));
     const amelia = playbook.people.find((p) => p.id === 'amelia')!.slackUserId!;
-    const clicks = await Promise.all(clickIds.map((id, i) => {
+    // Sent from another process, as Slack sends them: a sender sharing Baton's event loop would
+    // add its own CPU to every latency.
+    const ts = Math.floor(Date.now() / 1000);
+    const clicks = await sendFromAnotherProcess(`${b.url}/slack/events`, clickIds.map((id, i) => {
       const a = blockAction(fake, { user: amelia, actionId: CARD_ACTIONS.accept.slack, value: encodeSlackButtonValue(id, versions[i]!), channel: 'C0ECEXM8EYG' });
-      return postSigned(b as never, a.body, FORM);
+      return { body: a.body, headers: { 'content-type': FORM, 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signSlackRequest(SIGNING_SECRET, ts, a.body) } };
     }));
     const clickStats = stats(clicks.map((c) => c.ms));
     const clickLoad = load1();

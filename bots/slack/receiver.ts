@@ -111,6 +111,9 @@ export class BatonSlackReceiver implements Receiver {
       },
     };
     try {
+      // An answered click's work waits for the next turn of the event loop, so the requests that
+      // arrived meanwhile (other clicks) are read and answered first.
+      if (acked) await new Promise((r) => setImmediate(r));
       await this.app.processEvent(event);
     } catch (err) {
       log.error({ err, type: body.type }, 'a Slack listener failed');
