@@ -50,6 +50,30 @@ export async function defaultPlaybook(): Promise<Playbook> {
 
 export const silentLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
+/** A request to Baton's HTTP API with a bearer token; the answer's JSON (or text when it is not JSON). */
+export async function apiRequest(
+  baseUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: any; headers: Headers }> {
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json, headers: res.headers };
+}
+
 export interface TestBaton extends Baton {
   /** fetch against the server with the API token and JSON headers. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; headers: Headers }>;
@@ -68,21 +92,7 @@ export async function startTestBaton(overrides: Partial<BatonOptions> & { env?: 
     ...overrides,
   });
   return Object.assign(baton, {
-    async api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-      const res = await fetch(baton.url + path, {
-        method,
-        headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = text;
-      }
-      return { status: res.status, json, headers: res.headers };
-    },
+    api: (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => apiRequest(baton.url, TEST_TOKEN, method, path, body, headers),
     async stop() {
       await baton.close();
       await fresh?.drop();

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { projectRoot } from '../../src/store/migrate.js';
+import { apiRequest } from '../helpers/baton.js';
 
 export const CHILD_TOKEN = 'reliability-token-0123456789abcdef';
 
@@ -123,21 +124,7 @@ export async function startChildBaton(env: Record<string, string>, opts: { timeo
     proc,
     lines,
     exited,
-    async api(method, path, body, headers = {}) {
-      const res = await fetch(url + path, {
-        method,
-        headers: { authorization: `Bearer ${CHILD_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-        body: body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = text;
-      }
-      return { status: res.status, json, headers: res.headers };
-    },
+    api: (method, path, body, headers = {}) => apiRequest(url, CHILD_TOKEN, method, path, body, headers),
     memoryAfterGc() {
       if (!proc.send) return Promise.reject(new Error('start the child with inspectMemory to read its heap'));
       return new Promise((resolve, reject) => {
