@@ -564,9 +564,11 @@ export class HandoffService {
           break;
       }
       if (!decision.annotation) {
-        // The status is part of the check because posting keeps the version: without it, a second
-        // platform's post racing the first would apply twice.
-        const { count } = await tx.handoff.updateMany({ where: { id: h.id, version: h.version, status: h.status }, data: update });
+        // A change that keeps the version (posting) also checks the status, or a second platform's
+        // post racing the first would apply twice. A change that bumps it checks the version only:
+        // a post committed meanwhile must not make a person's accept lose.
+        const keepsVersion = decision.nextVersion === h.version;
+        const { count } = await tx.handoff.updateMany({ where: { id: h.id, version: h.version, ...(keepsVersion ? { status: h.status } : {}) }, data: update });
         if (count === 0) {
           // Another transaction committed first. Re-read to tell the loser who won and when.
           throw await this.conflictAfterRace(h.id, action);

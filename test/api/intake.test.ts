@@ -198,6 +198,18 @@ describe('actions', () => {
     expect((await baton.api('GET', `/api/handoffs/${h.id}`)).json).toMatchObject({ status: 'accepted', version: 2 });
   });
 
+  it('an accept racing Baton\'s own post always applies (found by the crash scenario: it was refused as "already posted")', async () => {
+    for (let i = 0; i < 20; i++) {
+      const h = await create(i % 2);
+      const [, a] = await Promise.all([
+        baton.service.markPosted(h.id, 'slack'),
+        baton.api('POST', `/api/handoffs/${h.id}/actions`, { action: 'accept', actor: h.owner.email, expectedVersion: 1 }),
+      ]);
+      expect([a.status, a.json.error?.code]).toEqual([200, undefined]);
+      expect((await baton.api('GET', `/api/handoffs/${h.id}`)).json).toMatchObject({ status: 'accepted', version: 2 });
+    }
+  });
+
   it('lets exactly one of 30 concurrent accepts win', async () => {
     const h = await create(1);
     const results = await Promise.all(Array.from({ length: 30 }, () => baton.api('POST', `/api/handoffs/${h.id}/actions`, { action: 'accept', actor: h.owner.email })));
