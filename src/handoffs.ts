@@ -571,7 +571,7 @@ export class HandoffService {
         const { count } = await tx.handoff.updateMany({ where: { id: h.id, version: h.version, ...(keepsVersion ? { status: h.status } : {}) }, data: update });
         if (count === 0) {
           // Another transaction committed first. Re-read to tell the loser who won and when.
-          throw await this.conflictAfterRace(h.id, action);
+          throw await this.conflictAfterRace(tx, h.id, action);
         }
       }
       const eventData: Record<string, unknown> = { ...(args.data ?? {}) };
@@ -672,9 +672,14 @@ export class HandoffService {
     return true;
   }
 
-  private async conflictAfterRace(id: number, action: HandoffAction): Promise<ConflictError> {
-    const h = await this.deps.db.prisma.handoff.findUnique({ where: { id } });
-    const last = h ? await this.lastChange(this.deps.db.prisma, id, h.version) : null;
+  /**
+   * Read inside the losing transaction: each statement sees what committed before it (READ
+   * COMMITTED), and asking the pool for a second connection while holding one could wait forever
+   * once every pooled connection is held by a transaction doing the same.
+   */
+  private async conflictAfterRace(tx: Tx, id: number, action: HandoffAction): Promise<ConflictError> {
+    const h = await tx.handoff.findUnique({ where: { id } });
+    const last = h ? await this.lastChange(tx, id, h.version) : null;
     const by = last?.by ? ` by ${last.by.name}` : '';
     const at = last ? ` at ${last.at.toISOString().replace('T', ' ').slice(0, 16)} UTC` : '';
     return new ConflictError(
