@@ -1,25 +1,25 @@
 /**
- * The console in a real browser: Debian's Chromium driven by playwright-core, against a real
+ * The console in a real browser: Chromium driven by playwright-core, against a real
  * Baton (console plugin only, no Slack or Teams credentials). Acting as the owner, a click on the
  * Slack card's Accept goes through the core and both cards change; the Teams card (rendered by
  * the official Adaptive Cards renderer) takes a reject with its own form; a stranger's click is
  * refused with the core's message. A screenshot is kept in test-artifacts/console.png.
  *
- * Chromium must be at /usr/bin/chromium (.ci/run installs it with apt-get). Without it these
- * tests FAIL with a message saying so — they never skip.
+ * The Chromium is the one `npm install` brings (@sparticuz/chromium, see test/helpers/browser.ts),
+ * so these run on a fresh machine with no browser installed; BATON_TEST_CHROMIUM picks another.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { jest } from '@jest/globals';
 import { consolePlugin } from '../../../bots/console/plugin.js';
 import { exampleRequest } from '../../../src/playbook/packet.js';
 import { startTestBaton, type TestBaton } from '../../helpers/baton.js';
+import { launchTestBrowser } from '../../helpers/browser.js';
 
 jest.setTimeout(120_000);
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 
 describe('the console in Chromium', () => {
@@ -29,20 +29,9 @@ describe('the console in Chromium', () => {
   let page: Page;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed at ${CHROMIUM}: the console's browser tests need it. Install it with ` +
-          '`DEBIAN_FRONTEND=noninteractive apt-get update && apt-get install -y --no-install-recommends chromium` (.ci/run does this when it is missing).',
-      );
-    }
     baton = await startTestBaton({ plugins: [consolePlugin] });
     profile = mkdtempSync(join(tmpdir(), 'baton-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-      viewport: { width: 1500, height: 1100 },
-    });
+    ({ context } = await launchTestBrowser(profile, { width: 1500, height: 1100 }));
     page = context.pages()[0] ?? (await context.newPage());
   });
 
