@@ -1,1 +1,0 @@
-import { loadDefaultPlaybook } from './src/playbook/load.ts';
