@@ -9,6 +9,7 @@ import { parsePlaybook } from '../../src/playbook/load.js';
 import { batonSignature } from '../../src/webhooks/signatures.js';
 import { MINIMAL } from '../playbook/helpers.js';
 import { startTestBaton, TEST_TOKEN, type TestBaton } from '../helpers/baton.js';
+import { personalMessage, startTeamsRig } from '../bots/teams/helpers.js';
 
 const SALESFORCE_SECRET = 'sf-shared-secret-7f3a9c2e5b1d4f6a';
 
@@ -116,6 +117,26 @@ describe('JSON nesting depth', () => {
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error).toEqual({ code: 'malformed_request', message: 'The request body nests JSON deeper than 32 levels; Baton reads at most 32.' });
+  });
+});
+
+describe('JSON nesting depth on Microsoft Teams', () => {
+  it('refuses a deep activity, signed or not, before the Bot Framework adapter reads it', async () => {
+    const rig = await startTeamsRig();
+    try {
+      const amelia = { id: '29:1799NksnRH9ucAUsdMlHUvTCQCyEZDz_TddJ8HyS5', name: 'Amelia Hughes' };
+      const deep = { ...personalMessage(rig.fake, amelia, 'help'), channelData: JSON.parse(nested(200)) };
+      for (const token of [rig.token(), null]) {
+        const r = await rig.post(deep, token);
+        expect(r.status).toBe(400);
+        expect(r.json).toEqual({ error: { code: 'malformed_request', message: 'The request body nests JSON deeper than 32 levels; Baton reads at most 32.' } });
+      }
+      expect(rig.fake.calls).toHaveLength(0);
+      // The same message without the deep part is answered.
+      expect((await rig.post(personalMessage(rig.fake, amelia, 'help'))).status).toBe(200);
+    } finally {
+      await rig.stop();
+    }
   });
 });
 
