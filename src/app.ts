@@ -20,6 +20,7 @@ import { syncDirectory } from './directory.js';
 import { HandoffService } from './handoffs.js';
 import { OutboxDispatcher, type OutboxConsumer } from './outbox.js';
 import { createHttpApp } from './api/server.js';
+import { listen, type HttpTimeouts } from './api/listen.js';
 import { PlatformStore } from './platformStore.js';
 import { createJobScheduler, type JobSchedulerOptions } from './jobs/agendaScheduler.js';
 import type { JobScheduler } from './jobs/scheduler.js';
@@ -51,6 +52,8 @@ export interface BatonOptions {
    * on PostgreSQL, pass `databaseUrl` (of that database) so Agenda gets its own pool and NOTIFY.
    */
   jobs?: Partial<Pick<JobSchedulerOptions, 'databaseUrl' | 'processEveryMs' | 'lockLifetimeMs' | 'concurrency' | 'lockLimit' | 'backoff' | 'instanceName'>>;
+  /** The HTTP server's timeouts (src/api/listen.ts); defaults suit production, tests shorten them. */
+  http?: Partial<HttpTimeouts>;
 }
 
 /** What the core hands a platform adapter. */
@@ -150,10 +153,7 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
   const apiToken = config.apiToken ?? developmentToken(config.dataDir, log);
   const mounts = [...(opts.mounts ?? []), crmWebhooks({ config, service, clock, log }), ...plugins.flatMap((p) => (p.mount ? [p.mount.bind(p)] : []))];
   const app = createHttpApp({ service, db, log: log.child({ component: 'http' }), apiToken, mounts, metrics });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
-  });
-  server.keepAliveTimeout = 65_000;
+  const server = await listen(app, config.port, config.host, opts.http);
   const port = (server.address() as AddressInfo).port;
   outbox.start();
   // Only now: a timer that came due while the app was down fires at once, and its nudge or

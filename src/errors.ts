@@ -39,6 +39,16 @@ export class MalformedError extends BatonError {
   readonly httpStatus = 400;
 }
 
+/**
+ * A query string Baton cannot read: a parameter given twice, written as an array or object
+ * (`owner[]=`, `a[b]=`), unknown to the route, or with a value of the wrong form. A malformed
+ * request (400), not a valid one that fails a rule (422); `details` names each parameter.
+ */
+export class BadQueryError extends BatonError {
+  readonly code = 'bad_query';
+  readonly httpStatus = 400;
+}
+
 export class NotFoundError extends BatonError {
   readonly code = 'not_found';
   readonly httpStatus = 404;

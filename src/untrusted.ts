@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MalformedError } from './errors.js';
 
 /**
  * zod runs a string's or list's length checks (`.min`, `.max`) on any value that has a `length`
@@ -42,4 +43,56 @@ export function objectsWithForeignLength(value: unknown): (string | number)[][] 
     for (const [k, x] of Object.entries(v)) stack.push([x, [...path, k]]);
   }
   return out;
+}
+
+/**
+ * How deep a request body's JSON may nest. No playbook field, CRM payload or platform activity
+ * needs more than a dozen levels; a body nested thousands deep only costs the parser, the
+ * validators (which recurse) and the error formatting, and one such body answered 500.
+ */
+export const JSON_DEPTH_LIMIT = 32;
+
+const OPEN_BRACKET = 0x5b;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACKET = 0x5d;
+const CLOSE_BRACE = 0x7d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Whether `text` (JSON, as bytes or a string) opens more than `limit` arrays or objects inside
+ * one another. A raw scan, so that it runs before JSON.parse builds anything: brackets inside
+ * strings do not count (escapes honoured), and nothing else about the syntax is checked — the
+ * parser that runs next still refuses what is not JSON. Every byte of interest is ASCII, and in
+ * UTF-8 no byte of a multi-byte character is below 0x80, so bytes can be scanned as they came.
+ */
+export function jsonNestedDeeperThan(text: string | Uint8Array, limit: number = JSON_DEPTH_LIMIT): boolean {
+  const at: (i: number) => number = typeof text === 'string' ? (i) => text.charCodeAt(i) : (i) => text[i]!;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = at(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      if (++depth > limit) return true;
+    } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) depth--;
+  }
+  return false;
+}
+
+/** The refusal for a body that nests too deep; the same words on every route that reads JSON. */
+export function tooDeepError(limit: number = JSON_DEPTH_LIMIT): MalformedError {
+  return new MalformedError(`The request body nests JSON deeper than ${limit} levels; Baton reads at most ${limit}.`);
+}
+
+/**
+ * For express.json's `verify` option, which sees the raw body before it is parsed: throws the
+ * 400 refusal for a body nested deeper than JSON_DEPTH_LIMIT. (body-parser passes the thrown
+ * error on unchanged apart from a `status` and `type`, so the error handler still sees ours.)
+ */
+export function refuseDeepJson(_req: unknown, _res: unknown, body: Uint8Array): void {
+  if (jsonNestedDeeperThan(body)) throw tooDeepError();
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { objectsWithForeignLength, safeParseUntrusted } from '../src/untrusted.js';
+import { JSON_DEPTH_LIMIT, jsonNestedDeeperThan, objectsWithForeignLength, safeParseUntrusted } from '../src/untrusted.js';
 
 const hostile = () => ({ length: { toString: {} } });
 
@@ -35,5 +35,25 @@ describe('safeParseUntrusted', () => {
     let deep: unknown = hostile();
     for (let i = 0; i < 10; i++) deep = { x: deep };
     expect(objectsWithForeignLength(deep)).toEqual([]);
+  });
+});
+
+describe('jsonNestedDeeperThan', () => {
+  const nest = (n: number) => '{"a":['.repeat(n) + '1' + ']}'.repeat(n);
+  it('counts arrays and objects opened inside one another, as text or bytes', () => {
+    expect(JSON_DEPTH_LIMIT).toBe(32);
+    expect(jsonNestedDeeperThan(nest(16))).toBe(false); // 32 levels
+    expect(jsonNestedDeeperThan(nest(16) + ' ' + nest(16))).toBe(false); // siblings do not add up
+    expect(jsonNestedDeeperThan('[' + nest(16) + ']')).toBe(true);
+    expect(jsonNestedDeeperThan(Buffer.from('[' + nest(16) + ']'))).toBe(true);
+    expect(jsonNestedDeeperThan('[[[', 2)).toBe(true);
+    expect(jsonNestedDeeperThan('[[]]', 2)).toBe(false);
+  });
+  it('ignores brackets inside strings, honouring escaped quotes and backslashes', () => {
+    expect(jsonNestedDeeperThan(JSON.stringify({ a: '[[[[{{{{'.repeat(100) }))).toBe(false);
+    expect(jsonNestedDeeperThan(JSON.stringify({ a: 'say \"[[[[[[\" then \\', b: '"[[[[[' }), 2)).toBe(false);
+    // A backslash before the closing quote is itself escaped: the string ends there and the brackets count.
+    expect(jsonNestedDeeperThan('["\\\\",[[[]]]]', 3)).toBe(true);
+    expect(jsonNestedDeeperThan(Buffer.from(JSON.stringify({ ü: 'é[[[[😀', '[': ['x'] })), 2)).toBe(false);
   });
 });

@@ -25,7 +25,7 @@ import { TeamsViews } from './views.js';
 import { TeamsDigestDelivery } from './digest.js';
 import { TeamsBot } from './bot.js';
 import { TeamsGateway } from './gateway.js';
-import { safeParseUntrusted } from '../../src/untrusted.js';
+import { refuseDeepJson, safeParseUntrusted } from '../../src/untrusted.js';
 
 /** Teams allows about 7 messages per second per conversation; stay just under. */
 const MESSAGES_PER_SECOND_PER_CONVERSATION = 6;
@@ -87,7 +87,7 @@ export function startTeamsAdapter(teams: NonNullable<CoreContext['config']['team
     consumers: [gateway, new TeamsDigestDelivery({ service, reports, store: platformStore, gateway, log })],
     mount(app: Express) {
       // Mounted before the /api router: this path has its own JSON parser and its own auth.
-      app.post(MESSAGES_PATH, express.json({ limit: BODY_LIMIT, type: () => true }), messages);
+      app.post(MESSAGES_PATH, express.json({ limit: BODY_LIMIT, type: () => true, verify: refuseDeepJson }), messages);
       app.all(MESSAGES_PATH, (_req, res) => {
         res.status(405).set('Allow', 'POST').json({ error: { code: 'method_not_allowed', message: `Teams sends activities to ${MESSAGES_PATH} with POST.` } });
       });

@@ -13,6 +13,8 @@ import { computeKpis, kpiCsv, type KpiFilter } from '../reports/kpis.js';
 import { accountTimeline } from '../reports/timeline.js';
 import { exampleRequest, packetJsonSchema } from '../playbook/packet.js';
 import type { Metrics } from '../metrics.js';
+import { refuseDeepJson } from '../untrusted.js';
+import { handoffListQuery, kpiQuery, parseQuery } from './query.js';
 
 export interface HttpDeps {
   service: HandoffService;
@@ -56,7 +58,8 @@ export function createHttpApp(deps: HttpDeps): Express {
   const api = express.Router();
   api.use(bearerAuth(deps.apiToken));
   api.use(requireJsonBody);
-  api.use(express.json({ limit: BODY_LIMIT, strict: true, type: () => true }));
+  // The depth check reads the raw bytes before JSON.parse builds anything (see refuseDeepJson).
+  api.use(express.json({ limit: BODY_LIMIT, strict: true, type: () => true, verify: refuseDeepJson }));
 
   api.get('/transitions', (_req, res) => {
     const pb = service.playbook;
@@ -105,18 +108,8 @@ export function createHttpApp(deps: HttpDeps): Express {
   });
 
   api.get('/handoffs', async (req, res) => {
-    const q = req.query as Record<string, string | undefined>;
-    res.json(
-      await service.list({
-        status: q.status,
-        owner: q.owner,
-        account: q.account,
-        transition: q.transition,
-        team: q.team,
-        limit: q.limit ? Number(q.limit) || undefined : undefined,
-        before: q.before ? Number(q.before) || undefined : undefined,
-      }),
-    );
+    const q = parseQuery(handoffListQuery, req.query);
+    res.json(await service.list({ ...q, status: q.status?.join(',') }));
   });
 
   api.get('/handoffs/:id', async (req, res) => {
@@ -136,13 +129,13 @@ export function createHttpApp(deps: HttpDeps): Express {
   });
 
   api.get('/reports/kpis', async (req, res) => {
-    const q = req.query as Record<string, string | undefined>;
+    const q = parseQuery(kpiQuery, req.query);
     if (q.team && !service.directory.teams.has(q.team)) {
       throw new InvalidError(`There is no team "${q.team}".`, [{ path: 'team', message: `unknown team; use one of ${[...service.directory.teams.keys()].join(', ')}` }]);
     }
     const filter = kpiFilter(q, new Date());
     const report = await computeKpis(deps.db, service.playbook, filter);
-    if ((q.format ?? 'json') === 'csv') {
+    if (q.format === 'csv') {
       res.type('text/csv').set('Content-Disposition', `attachment; filename="baton-kpis-${report.period.from.slice(0, 10)}-${report.period.to.slice(0, 10)}.csv"`).send(kpiCsv(report));
     } else res.json(report);
   });
@@ -154,21 +147,16 @@ export function createHttpApp(deps: HttpDeps): Express {
   return app;
 }
 
-/** from/to as ISO dates or datetimes; default: the 7 days up to now. */
-function kpiFilter(q: Record<string, string | undefined>, now: Date): KpiFilter {
+/**
+ * The period from parsed dates (parseQuery already refused malformed ones with a 400); default:
+ * the 7 days up to now. A well-formed period that breaks a rule is a 422.
+ */
+function kpiFilter(q: { from?: Date | undefined; to?: Date | undefined; team?: string | undefined }, now: Date): KpiFilter {
   const details: ErrorDetail[] = [];
-  const parse = (name: 'from' | 'to'): Date | undefined => {
-    const v = q[name];
-    if (!v) return undefined;
-    const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
-    if (Number.isNaN(d.getTime())) details.push({ path: name, message: `expected an ISO date like 2026-11-23 or 2026-11-23T00:00:00Z, got "${v}"` });
-    return d;
-  };
-  const to = parse('to') ?? now;
-  const from = parse('from') ?? new Date(to.getTime() - 7 * 86_400_000);
-  if (!details.length && from >= to) details.push({ path: 'from', message: 'must be before "to"' });
-  if (!details.length && to.getTime() - from.getTime() > 366 * 86_400_000) details.push({ path: 'from', message: 'the period can be at most 366 days' });
-  if (q.format && !['json', 'csv'].includes(q.format)) details.push({ path: 'format', message: 'must be json or csv' });
+  const to = q.to ?? now;
+  const from = q.from ?? new Date(to.getTime() - 7 * 86_400_000);
+  if (from >= to) details.push({ path: 'from', message: 'must be before "to"' });
+  else if (to.getTime() - from.getTime() > 366 * 86_400_000) details.push({ path: 'from', message: 'the period can be at most 366 days' });
   if (details.length) throw new InvalidError('The report request is invalid.', details);
   return { from, to, team: q.team || undefined, asOf: now < to ? now : to };
 }

@@ -656,9 +656,14 @@ function checkPacket(problems: Problems, raw: unknown, path: Path): Map<string, 
       required: f.required ?? true,
       description: f.description,
       ...(f.values ? { values: f.values } : {}),
+      ...(f.maxLength !== undefined ? { maxLength: f.maxLength } : {}),
       example: f.example,
       exampleOk: false,
     };
+    if (field.maxLength !== undefined && field.type !== 'text') {
+      problems.add([...fieldPath, 'maxLength'], `maxLength only applies to text fields; a ${field.type} field's cap comes from its type`);
+      delete field.maxLength;
+    }
     if (field.type === 'enum') {
       if (!field.values || field.values.length === 0) {
         problems.add([...fieldPath, 'values'], 'an enum field needs values, e.g. values: [A, B, C]');
@@ -888,6 +893,7 @@ function build(file: ParsedPlaybookFile): Playbook {
       required: f.required,
       description: f.description,
       ...(f.type === 'enum' && f.values ? { values: f.values } : {}),
+      ...(f.type === 'text' && f.maxLength !== undefined ? { maxLength: f.maxLength } : {}),
       example: f.example,
     }));
     return {

@@ -6,10 +6,40 @@
 import * as z from 'zod';
 import type { ErrorDetail } from '../errors.js';
 import { describeValue, isRecord } from './format.js';
-import { compilePattern, isoMillis, type EntryCriterion, type PacketField, type Person, type Playbook, type Transition } from './schema.js';
+import { compilePattern, isoMillis, TEXT_MAX_CHARS, type EntryCriterion, type PacketField, type Person, type Playbook, type Transition } from './schema.js';
 import { safeParseUntrusted } from '../untrusted.js';
 
-export const PACKET_LIMITS = { stringChars: 500, textChars: 10_000, listEntries: 100, listEntryChars: 500 } as const;
+/**
+ * Every packet field's length cap, from its type. A packet is stored, rendered on cards and
+ * copied into every event and delivery, so no value may be unbounded (a 900 KB url was accepted).
+ * url: the longest URL browsers and CRMs reliably keep; email: RFC 5321's path limit; text: a
+ * default a playbook may raise per field (`maxLength`) up to textMaxChars.
+ */
+export const PACKET_LIMITS = {
+  stringChars: 500,
+  textChars: 4_000,
+  textMaxChars: TEXT_MAX_CHARS,
+  urlChars: 2_048,
+  emailChars: 254,
+  listEntries: 100,
+  listEntryChars: 500,
+} as const;
+
+/** The most characters a value of this field may have (text: the playbook's maxLength, if set). */
+export function fieldMaxChars(field: PacketField): number | undefined {
+  switch (field.type) {
+    case 'string':
+      return PACKET_LIMITS.stringChars;
+    case 'text':
+      return field.maxLength ?? PACKET_LIMITS.textChars;
+    case 'url':
+      return PACKET_LIMITS.urlChars;
+    case 'email':
+      return PACKET_LIMITS.emailChars;
+    default:
+      return undefined;
+  }
+}
 
 type ErrorMap = (iss: z.core.$ZodRawIssue) => string | undefined;
 
@@ -65,9 +95,8 @@ export function fieldValueSchema(field: PacketField): z.ZodType {
   const error = fieldErrors(field);
   switch (field.type) {
     case 'string':
-      return z.string({ error }).trim().min(1).max(PACKET_LIMITS.stringChars);
     case 'text':
-      return z.string({ error }).trim().min(1).max(PACKET_LIMITS.textChars);
+      return z.string({ error }).trim().min(1).max(fieldMaxChars(field)!);
     case 'number':
       return z.number({ error });
     case 'boolean':
@@ -80,10 +109,11 @@ export function fieldValueSchema(field: PacketField): z.ZodType {
     }
     case 'date':
       return z.union([z.iso.date(), z.iso.datetime({ offset: true })], { error });
+    // The length first, and alone when it fails: the format check of 900 KB says nothing more.
     case 'url':
-      return z.url({ protocol: /^https?$/, hostname: z.regexes.domain, error });
+      return z.string({ error }).max(PACKET_LIMITS.urlChars, { abort: true }).check(z.url({ protocol: /^https?$/, hostname: z.regexes.domain, error }));
     case 'email':
-      return z.email({ error });
+      return z.string({ error }).max(PACKET_LIMITS.emailChars, { abort: true }).check(z.email({ error }));
     case 'list':
       return z
         .array(z.string({ error: listEntryErrors }).trim().min(1).max(PACKET_LIMITS.listEntryChars), { error })

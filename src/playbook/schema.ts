@@ -30,6 +30,8 @@ export interface PacketField {
   description: string;
   /** Only for `enum`. */
   values?: string[];
+  /** Only for `text`: its length cap when not the default (PACKET_LIMITS.textChars), at most TEXT_MAX_CHARS. */
+  maxLength?: number;
   /** Shown in the API example; checked against the field's own type when the playbook loads. */
   example: unknown;
 }
@@ -469,12 +471,21 @@ export const personShape = {
 };
 export const personSchema = strict(personShape);
 
+/** The most a playbook may raise a text field's cap to (`maxLength`); cards and modals are sized for it. */
+export const TEXT_MAX_CHARS = 10_000;
+
 export const packetFieldShape = {
   label: text('a label'),
   type: z.enum(FIELD_TYPES),
   required: z.boolean().default(true),
   description: text('a description'),
   values: z.array(text('an option')).optional(),
+  maxLength: z
+    .number({ error: (iss) => (iss.input === undefined ? undefined : `expected a whole number of characters, got ${describeValue(iss.input)}`) })
+    .int({ error: (iss) => `expected a whole number of characters, got ${describeValue(iss.input)}` })
+    .min(1, { error: 'must be at least 1' })
+    .max(TEXT_MAX_CHARS, { error: `must be at most ${TEXT_MAX_CHARS.toLocaleString('en')} (the most a card or form shows)` })
+    .optional(),
   // Presence is enforced separately: zod treats a missing key of an `unknown` schema as fine.
   example: z.unknown(),
 };

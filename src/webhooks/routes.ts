@@ -19,6 +19,8 @@ import { CRM_DEFAULT_SECRET_ENV, type CrmSourceId, type Transition } from '../pl
 import { buildRequest, CRM_NAMES, selectMapping, withOrigins, type Mapped } from './mapping.js';
 import { hubspotPayload, salesforcePayload, type CrmPayload, type CrmRecord } from './records.js';
 import { verifyBaton, verifyHubSpot } from './signatures.js';
+import { jsonNestedDeeperThan, tooDeepError } from '../untrusted.js';
+import { parseQuery, webhookQuery } from '../api/query.js';
 
 export interface CrmWebhookDeps {
   config: Config;
@@ -36,7 +38,7 @@ export const WEBHOOK_PATHS: Record<CrmSourceId, string> = {
 export function crmWebhooks(deps: CrmWebhookDeps): (app: Express) => void {
   return (app) => {
     for (const source of ['hubspot', 'salesforce'] as const) {
-      app.post(WEBHOOK_PATHS[source], requireSecret(deps, source), express.raw({ type: () => true, limit: BODY_LIMIT }), handle(deps, source));
+      app.post(WEBHOOK_PATHS[source], requireSecret(deps, source), readQuery, express.raw({ type: () => true, limit: BODY_LIMIT }), handle(deps, source));
     }
   };
 }
@@ -63,6 +65,12 @@ function requireSecret(deps: CrmWebhookDeps, source: CrmSourceId): RequestHandle
     next(new UnavailableError(`${CRM_NAMES[source].crm} webhooks are off: set ${secretEnv(deps, source)} (${what}) and restart Baton. See docs/crm-webhooks.md.`));
   };
 }
+
+/** A repeated or bracketed `?transition=` is refused before the body is read; the route reads res.locals.transition. */
+const readQuery: RequestHandler = (req, res, next) => {
+  res.locals.transition = parseQuery(webhookQuery, req.query).transition?.trim() || undefined;
+  next();
+};
 
 /** The URL the CRM called: behind a proxy only BATON_PUBLIC_URL knows the scheme and host it used. */
 function calledUrl(config: Config, req: Request): string {
@@ -100,13 +108,15 @@ function handle(deps: CrmWebhookDeps, source: CrmSourceId): RequestHandler {
     if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
       throw new UnsupportedMediaTypeError(`Send JSON: Content-Type must be application/json (got "${type || 'none'}").`);
     }
+    // Before JSON.parse: a body nested thousands deep answered 500 from the record readers.
+    if (jsonNestedDeeperThan(raw)) throw tooDeepError();
     let json: unknown;
     try {
       json = JSON.parse(raw.toString('utf8'));
     } catch {
       throw new MalformedError('The request body is not valid JSON.');
     }
-    const query = typeof req.query.transition === 'string' && req.query.transition.trim() ? req.query.transition.trim() : undefined;
+    const query = res.locals.transition as string | undefined;
     try {
       const payload = source === 'hubspot' ? hubspotPayload(json, query) : salesforcePayload(json, query);
       await respond(deps, source, payload, res, log);

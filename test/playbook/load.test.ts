@@ -459,6 +459,28 @@ describe('playbook errors', () => {
     ]);
   });
 
+  it('checks maxLength: text fields only, a whole number up to 10,000, and the example within it', () => {
+    const noteField = (extra: string, type = 'text', example = 'Some notes') =>
+      patch(MINIMAL, '      score:', `      note:\n        label: Note\n        type: ${type}\n        description: A note\n        example: ${example}\n${extra}      score:`);
+    const raised = parsePlaybook(noteField('        maxLength: 10000\n'));
+    expect(raised.transitions[0]!.packet.find((f) => f.key === 'note')).toMatchObject({ type: 'text', maxLength: 10_000 });
+    expect(parsePlaybook(noteField('')).transitions[0]!.packet.find((f) => f.key === 'note')).not.toHaveProperty('maxLength');
+    const tooBig = noteField('        maxLength: 20000\n');
+    expect(problemsOf(tooBig)).toEqual([
+      { path: 'transitions.a_to_b.packet.note.maxLength', message: `${at(tooBig, 'maxLength')} must be at most 10,000 (the most a card or form shows)` },
+    ]);
+    const fraction = noteField('        maxLength: 12.5\n');
+    expect(problemsOf(fraction)).toEqual([{ path: 'transitions.a_to_b.packet.note.maxLength', message: `${at(fraction, 'maxLength')} expected a whole number of characters, got 12.5` }]);
+    const onUrl = noteField('        maxLength: 100\n', 'url', 'https://acme.example');
+    expect(problemsOf(onUrl)).toEqual([
+      { path: 'transitions.a_to_b.packet.note.maxLength', message: `${at(onUrl, 'maxLength')} maxLength only applies to text fields; a url field's cap comes from its type` },
+    ]);
+    const longExample = noteField('        maxLength: 5\n', 'text', 'Far too long');
+    expect(problemsOf(longExample)).toEqual([
+      { path: 'transitions.a_to_b.packet.note.example', message: `${at(longExample, 'example: Far')} example does not fit this text field: "Note" is 12 characters long; at most 5 are allowed` },
+    ]);
+  });
+
   it('checks entry criteria against the packet and the examples', () => {
     const criterion = (yaml: string) => patch(MINIMAL, '      - field: packet.score\n        gte: 1', yaml);
     const cases: [string, string, string, string][] = [

@@ -79,8 +79,36 @@ describe('packetJsonSchema', () => {
       items: { type: 'string', minLength: 1, maxLength: 500 },
     });
     expect(schema.properties.routing_reason).toMatchObject({ type: 'string', minLength: 1, maxLength: 500 });
-    expect(schema.properties.next_best_action).toMatchObject({ type: 'string', maxLength: 10_000 });
+    expect(schema.properties.next_best_action).toMatchObject({ type: 'string', maxLength: 4_000 });
     expect(schema.properties.lead_score).toMatchObject({ type: 'number', examples: [87] });
+  });
+
+  it('documents every length cap from the field type: url 2,048, email 254, text 4,000 or the playbook\'s maxLength', () => {
+    const schema = packetJsonSchema(
+      withFields(field('site', 'url', { example: 'https://a.example' }), field('mail', 'email', { example: 'a@b.example' }), field('long', 'text', { maxLength: 9_000, example: 'x' })),
+    );
+    expect(schema.properties.site).toMatchObject({ type: 'string', format: 'uri', maxLength: 2_048 });
+    expect(schema.properties.mail).toMatchObject({ type: 'string', format: 'email', maxLength: 254 });
+    expect(schema.properties.long).toMatchObject({ type: 'string', maxLength: 9_000 });
+  });
+
+  it('refuses an over-long url or email by its length alone, and still checks the format of a short one', () => {
+    const t = withFields(field('site', 'url', { example: 'https://a.example' }), field('mail', 'email', { example: 'a@b.example' }));
+    expect(validatePacket(t, { site: `https://a.example/${'p'.repeat(2_100)}`, mail: `${'m'.repeat(300)}@b.example` })).toEqual({
+      ok: false,
+      details: [
+        { path: 'packet.site', message: '"SITE" is 2118 characters long; at most 2048 are allowed' },
+        { path: 'packet.mail', message: '"MAIL" is 310 characters long; at most 254 are allowed' },
+      ],
+    });
+    expect(validatePacket(t, { site: 'ftp://a.example', mail: 'nope' })).toEqual({
+      ok: false,
+      details: [
+        { path: 'packet.site', message: 'expected an http(s) URL like https://example.com/page, got "ftp://a.example"' },
+        { path: 'packet.mail', message: 'expected an email address, got "nope"' },
+      ],
+    });
+    expect(validatePacket(t, { site: `https://a.example/${'p'.repeat(2_000)}`, mail: 'a@b.example' }).ok).toBe(true);
   });
 
   it('keeps "required" as an array when every field is optional', () => {
@@ -118,7 +146,7 @@ describe('validatePacket', () => {
       intent_signals: [],
       routing_reason: '   ',
       consent_given: 'yes',
-      next_best_action: 'x'.repeat(10_001),
+      next_best_action: 'x'.repeat(4_001),
       lead_score: 'high',
     });
     expect(result).toEqual({
@@ -128,7 +156,7 @@ describe('validatePacket', () => {
         { path: 'packet.intent_signals', message: 'required field "Intent / signals" needs at least one entry' },
         { path: 'packet.routing_reason', message: 'required field "Routing reason" is empty' },
         { path: 'packet.consent_given', message: 'expected true or false, got "yes"' },
-        { path: 'packet.next_best_action', message: '"Next-best action" is 10001 characters long; at most 10000 are allowed' },
+        { path: 'packet.next_best_action', message: '"Next-best action" is 4001 characters long; at most 4000 are allowed' },
         { path: 'packet.lead_score', message: 'expected a number, got "high"' },
       ],
     });

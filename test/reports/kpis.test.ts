@@ -148,10 +148,13 @@ it('filters by team, reports an empty week as zeros, and exports CSV', async () 
 });
 
 it('refuses bad periods naming the parameter', async () => {
+  // A malformed parameter is a malformed request (400); a well-formed period that breaks a rule, 422.
   const r = await baton.api('GET', '/api/reports/kpis?from=yesterday&format=xml');
-  expect(r.status).toBe(422);
+  expect(r.status).toBe(400);
+  expect(r.json.error.code).toBe('bad_query');
   expect(r.json.error.details.map((d: any) => d.path)).toEqual(['from', 'format']);
   const backwards = await baton.api('GET', '/api/reports/kpis?from=2026-11-23&to=2026-11-16');
+  expect(backwards.status).toBe(422);
   expect(backwards.json.error.details).toEqual([{ path: 'from', message: 'must be before "to"' }]);
 });
 

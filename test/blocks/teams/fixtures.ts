@@ -21,14 +21,14 @@ export function examplePacket(t: Transition): Record<string, unknown> {
   return Object.fromEntries(t.packet.map((f) => [f.key, f.example]));
 }
 
-/** The largest packet the intake would accept: every field at its size limit. */
+/** The largest packet the intake could accept: every field at its size limit (text at the most a playbook may allow). */
 export function maximalPacket(t: Transition): Record<string, unknown> {
   const long = (n: number, seed: string) => (seed + ' ').repeat(Math.ceil(n / (seed.length + 1))).slice(0, n);
   return Object.fromEntries(
     t.packet.map((f) => {
       switch (f.type) {
         case 'text':
-          return [f.key, long(PACKET_LIMITS.textChars, 'ünïcødé text with **stars** and [links](http://evil.example) ✓')];
+          return [f.key, long(PACKET_LIMITS.textMaxChars, 'ünïcødé text with **stars** and [links](http://evil.example) ✓')];
         case 'string':
           return [f.key, long(PACKET_LIMITS.stringChars, 'a string value')];
         case 'list':
