@@ -13,6 +13,8 @@ import { computeKpis, kpiCsv, type KpiFilter } from '../reports/kpis.js';
 import { accountTimeline } from '../reports/timeline.js';
 import { exampleRequest, packetJsonSchema } from '../playbook/packet.js';
 import type { Metrics } from '../metrics.js';
+import { INTEGRATION } from '../domain/policy.js';
+import { viewHandoff } from '../access.js';
 
 export interface HttpDeps {
   service: HandoffService;
@@ -120,7 +122,8 @@ export function createHttpApp(deps: HttpDeps): Express {
   });
 
   api.get('/handoffs/:id', async (req, res) => {
-    res.json(await service.get(handoffId(req.params.id)));
+    // The bearer token is an integration (src/domain/policy.ts): it sees every handoff.
+    res.json(await viewHandoff(service, INTEGRATION, handoffId(req.params.id)));
   });
 
   api.post('/handoffs/:id/actions', async (req, res) => {
