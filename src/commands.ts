@@ -11,6 +11,8 @@ import type { Person } from './playbook/schema.js';
 import type { KpiReport } from './reports/kpis.js';
 import type { AccountTimeline } from './reports/timeline.js';
 import type { DigestView } from './reports/digest.js';
+import { viewerOf } from './domain/policy.js';
+import { assertMaySeeHandoffs, viewHandoff } from './access.js';
 
 export type Command =
   | { kind: 'help'; unknown?: string }
@@ -117,6 +119,10 @@ export type CommandResult =
  */
 export async function runCommand(service: HandoffService, actor: Person, cmd: Command, now: Date, reports?: CommandReports): Promise<CommandResult> {
   try {
+    // Adapters refuse strangers first; this holds the line for a person the playbook has since
+    // made inactive (every command shows handoffs, accounts or KPIs).
+    const viewer = viewerOf(actor);
+    assertMaySeeHandoffs(service, viewer, 'your account');
     if ((cmd.kind === 'timeline' || cmd.kind === 'stats' || cmd.kind === 'digest') && !reports) {
       return { kind: 'error', message: 'Reports are not available on this Baton.' };
     }
@@ -147,7 +153,7 @@ export async function runCommand(service: HandoffService, actor: Person, cmd: Co
         return { kind: 'list', title: `Open handoffs for ${names}`, empty: `${names} has no open handoffs.`, handoffs: all, breachedIds: breached(all, now) };
       }
       case 'show':
-        return { kind: 'show', handoff: await service.get(cmd.id) };
+        return { kind: 'show', handoff: await viewHandoff(service, viewer, cmd.id) };
       case 'timeline':
         return { kind: 'timeline', timeline: await reports!.timeline(cmd.query) };
       case 'stats': {

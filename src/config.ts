@@ -36,6 +36,12 @@ const envSchema = z.object({
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_APP_TOKEN: optionalString.refine((v) => v === undefined || /^xapp-/.test(v), { message: 'must be an app-level token starting with xapp- (Socket Mode)' }),
   SLACK_API_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL ending in /api/' }),
+  /**
+   * The Slack workspace Baton serves (T…). Clicks and commands from any other workspace (a Slack
+   * Connect channel's external members) are treated as from someone unknown. Default: the bot
+   * token's own workspace, learned from auth.test at start.
+   */
+  SLACK_TEAM_ID: optionalString.refine((v) => v === undefined || /^[TE][A-Z0-9]{2,}$/.test(v), { message: 'must be a Slack workspace id such as T0123ABCD (auth.test → team_id)' }),
   // Microsoft Teams (bots/teams): botbuilder's own names. Teams stays off without an app id.
   MICROSOFT_APP_ID: optionalString,
   MICROSOFT_APP_PASSWORD: optionalString,
@@ -72,7 +78,7 @@ export interface Config {
   production: boolean;
   publicUrl: string | undefined;
   outboxPollMs: number;
-  slack: { botToken: string; signingSecret: string; appToken: string | undefined; apiUrl: string | undefined } | undefined;
+  slack: { botToken: string; signingSecret: string; appToken: string | undefined; apiUrl: string | undefined; teamId?: string | undefined } | undefined;
   teams: { appId: string; appPassword: string | undefined; tenantId: string | undefined; appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI' } | undefined;
   /** Signing secrets of the CRM webhooks under their default variable names; undefined = that webhook is off. */
   crm: { hubspotClientSecret: string | undefined; salesforceWebhookSecret: string | undefined };
@@ -119,7 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     production: e.NODE_ENV === 'production',
     publicUrl: e.BATON_PUBLIC_URL,
     outboxPollMs: e.BATON_OUTBOX_POLL_MS,
-    slack: e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, apiUrl: e.SLACK_API_URL } : undefined,
+    slack: e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, apiUrl: e.SLACK_API_URL, teamId: e.SLACK_TEAM_ID } : undefined,
     teams: e.MICROSOFT_APP_ID
       ? { appId: e.MICROSOFT_APP_ID, appPassword: e.MICROSOFT_APP_PASSWORD, tenantId: e.MICROSOFT_APP_TENANT_ID, appType: e.MICROSOFT_APP_TYPE ?? (e.MICROSOFT_APP_TENANT_ID ? 'SingleTenant' : 'MultiTenant') }
       : undefined,

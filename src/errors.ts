@@ -71,6 +71,20 @@ export class ForbiddenError extends BatonError {
   }
 }
 
+/**
+ * The viewer is not an active person of the playbook (unknown, inactive, or from a workspace Baton
+ * does not serve): they see no handoff and may not act. The message says who can add them; it
+ * never says anything about the handoff asked for, not even whether it exists.
+ */
+export class NotInDirectoryError extends BatonError {
+  readonly code: string;
+  readonly httpStatus = 403;
+  constructor(message: string, code = 'not_in_directory') {
+    super(message);
+    this.code = code;
+  }
+}
+
 /** Someone else changed the handoff first (or the action does not apply to its state). */
 export class ConflictError extends BatonError {
   readonly code: string;

@@ -10,7 +10,8 @@ import type { Clock } from './clock.js';
 import type { Database } from './store/database.js';
 import type { Logger } from './logger.js';
 import { Directory } from './directory.js';
-import { ConflictError, InvalidError, NotFoundError, UnavailableError, isDatabaseUnavailable, type ErrorDetail } from './errors.js';
+import { Policy, viewerOf } from './domain/policy.js';
+import { ConflictError, InvalidError, NotFoundError, NotInDirectoryError, UnavailableError, isDatabaseUnavailable, type ErrorDetail } from './errors.js';
 import {
   AWAITING_ACCEPT,
   OPEN_STATUSES,
@@ -285,10 +286,13 @@ export interface ListFilter {
 
 export class HandoffService {
   readonly directory: Directory;
+  /** Who may see and act (src/domain/policy.ts); every surface asks this one. */
+  readonly policy: Policy;
   private readonly transitions: Map<string, Transition>;
 
   constructor(private readonly deps: HandoffServiceDeps) {
     this.directory = new Directory(deps.playbook);
+    this.policy = new Policy(this.directory);
     this.transitions = new Map(deps.playbook.transitions.map((t) => [t.id, t]));
   }
 
@@ -457,6 +461,8 @@ export class HandoffService {
         { path: 'actor', message: `no person "${req.actor}" in the playbook` },
       ], 'unknown_actor');
     }
+    const viewer = viewerOf(actor);
+    if (viewer.kind !== 'person') throw new NotInDirectoryError(`${actor.name} is inactive in the playbook, so they can't act on handoffs. A playbook admin can reactivate them: ${this.policy.whoCanHelp()}.`, 'inactive_actor');
     return this.apply(handoffId, req.action, actor.id, req);
   }
 
@@ -475,14 +481,14 @@ export class HandoffService {
       const h = await loadHandoffRow(tx, handoffId);
       if (!h) throw new NotFoundError(`There is no handoff #${handoffId}.`);
       const t = this.transitions.get(h.transitionId);
-      const roles = actorId === null ? (['system'] as Role[]) : this.rolesOf(actorId, h);
+      const roles = actorId === null ? (['system'] as Role[]) : this.policy.rolesOf(actorId, h);
       const decideWith = (lastChange: LastChange | null) =>
         decide({
           status: h.status as HandoffStatus,
           version: h.version,
           action,
           actorRoles: roles,
-          whoCanAct: this.whoCanAct(action, h),
+          whoCanAct: this.policy.whoCanAct(h, action),
           expectedVersion: args.expectedVersion,
           lastChange,
           firstTouchRecorded: h.firstTouchAt !== null,
@@ -711,24 +717,6 @@ export class HandoffService {
     }
     if (t.fallbackOwnerId !== h.ownerId) return { ownerId: t.fallbackOwnerId, reason: 'fallback owner: nobody else in the queue is available' };
     throw new ConflictError('Nobody else in the queue is available and the fallback owner already owns it; name a person instead.', undefined, undefined, 'no_reassign_target');
-  }
-
-  private rolesOf(actorId: string, h: { ownerId: string; fromId: string }): Role[] {
-    const roles: Role[] = [];
-    if (actorId === h.ownerId) roles.push('owner');
-    if (this.directory.leadsOf(h.ownerId).has(actorId)) roles.push('owner_lead');
-    if (actorId === h.fromId) roles.push('sender');
-    if (this.directory.leadsOf(h.fromId).has(actorId)) roles.push('sender_lead');
-    if (this.directory.isAdmin(actorId)) roles.push('admin');
-    return roles;
-  }
-
-  private whoCanAct(action: HandoffAction, h: HandoffRow): string {
-    const names = (ids: Iterable<string>) => [...ids].map((id) => this.directory.byId.get(id)?.name ?? id);
-    if (action === 'withdraw') {
-      return [`${h.from.name} (sender)`, ...names(this.directory.leadsOf(h.fromId)).map((n) => `${n} (their lead)`), 'a playbook admin'].join(', ');
-    }
-    return [`${h.owner.name} (owner)`, ...names(this.directory.leadsOf(h.ownerId)).map((n) => `${n} (their lead)`), 'a playbook admin'].join(', ');
   }
 
   private async lastChange(tx: Tx | Database['prisma'], handoffId: number, version: number): Promise<LastChange | null> {

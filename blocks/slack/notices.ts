@@ -74,7 +74,8 @@ export function buildEscalationMessage(view: HandoffView, data: unknown, now: Da
 export type ActionRefusal =
   | { kind: 'forbidden'; message: string }
   | { kind: 'conflict'; status: HandoffStatus | undefined; by: string | undefined; at: Date | undefined; message: string }
-  | { kind: 'unknown_user'; slackUserId: string }
+  /** Someone the policy does not know; `message` (from the core) says who can add them. */
+  | { kind: 'unknown_user'; message: string }
   | { kind: 'invalid'; message: string }
   | { kind: 'error'; message: string };
 
@@ -93,7 +94,7 @@ export function buildRefusal(r: ActionRefusal): SlackMessage {
             : `:information_source: ${escapeMrkdwn(r.message)}`;
       break;
     case 'unknown_user':
-      text = `:wave: You're not in the Baton playbook yet, so Baton can't tell which handoffs are yours. Ask RevOps to add you (Slack member id \`${escapeMrkdwn(r.slackUserId)}\`).`;
+      text = `:wave: ${escapeMrkdwn(r.message)}`;
       break;
     case 'invalid':
       text = `:warning: ${escapeMrkdwn(r.message)}`;

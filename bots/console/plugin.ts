@@ -22,11 +22,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { CoreContext, PluginFactory } from '../../src/app.js';
-import { ForbiddenError, InvalidError, NotFoundError, UnauthorizedError, UnsupportedMediaTypeError } from '../../src/errors.js';
+import { ForbiddenError, NotFoundError, UnauthorizedError, UnsupportedMediaTypeError } from '../../src/errors.js';
 import { projectRoot } from '../../src/store/migrate.js';
 import { CSRF_HEADER, ConsoleGate } from './gate.js';
 import { DemoHandoffs } from './demo.js';
 import { escapeHtml } from './slackHtml.js';
+import { INTEGRATION, viewerOf, type Viewer } from '../../src/domain/policy.js';
+import { assertMaySeeHandoffs } from '../../src/access.js';
 
 export const CONSOLE_PATH = '/console';
 
@@ -53,6 +55,15 @@ export function adaptiveCardsBundle(): string {
 function apiTokenOf(config: CoreContext['config']): string {
   if (config.apiToken) return config.apiToken;
   return readFileSync(join(config.dataDir, 'api-token'), 'utf8').trim();
+}
+
+/**
+ * Who is looking at the console: whoever passed its gate holds this machine or the API token, so
+ * they are the integration (every handoff, no actor of their own: actions name a playbook person).
+ * The one place to change when sign-in names a person.
+ */
+function operator(_req: Request): Viewer {
+  return INTEGRATION;
 }
 
 function handoffId(raw: unknown): number {
@@ -145,14 +156,18 @@ export function createConsolePlugin(options: ConsolePluginOptions = {}): PluginF
 
       r.get('/handoffs', async (req, res) => {
         const status = req.query.status === 'all' ? undefined : typeof req.query.status === 'string' && req.query.status ? req.query.status : 'open';
+        const viewer = operator(req);
+        assertMaySeeHandoffs(service, viewer);
         const { handoffs } = await service.list({ status, limit: 100 });
-        res.json({ handoffs: handoffs.map((h) => views.summary(h)), now: core.clock.now().toISOString() });
+        res.json({ handoffs: handoffs.filter((h) => service.policy.canView(viewer, h)).map((h) => views.summary(h)), now: core.clock.now().toISOString() });
       });
 
       r.get('/handoffs/:id', async (req, res) => {
-        const as = typeof req.query.as === 'string' && req.query.as ? service.directory.find(req.query.as) : undefined;
-        if (typeof req.query.as === 'string' && req.query.as && !as) throw new InvalidError(`There is no person "${req.query.as}" in the playbook.`, [{ path: 'as', message: 'unknown person' }]);
-        res.json(await views.detail(handoffId(req.params.id), as, req.query.mode === 'details' ? 'details' : 'summary'));
+        // `?as=` previews the handoff as that person would see it; a name the playbook does not
+        // know, or an inactive person, sees what they would see on Slack or Teams: nothing.
+        const as = typeof req.query.as === 'string' && req.query.as ? req.query.as : undefined;
+        const viewer = as === undefined ? operator(req) : viewerOf(service.directory.find(as));
+        res.json(await views.detail(handoffId(req.params.id), viewer, req.query.mode === 'details' ? 'details' : 'summary', as === undefined ? undefined : `"${as}"`));
       });
 
       r.post('/handoffs/:id/actions', async (req, res) => {

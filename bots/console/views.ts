@@ -15,6 +15,8 @@ import { TeamsViews } from '../teams/views.js';
 import { TeamsIdentity } from '../teams/identity.js';
 import { ConversationBook } from '../teams/conversations.js';
 import { slackMessageHtml } from './slackHtml.js';
+import type { Viewer } from '../../src/domain/policy.js';
+import { viewHandoff } from '../../src/access.js';
 
 export interface HandoffSummary {
   id: number;
@@ -91,9 +93,15 @@ export class ConsoleViews {
     };
   }
 
-  async detail(id: number, viewer: Person | undefined, mode: 'summary' | 'details' = 'summary'): Promise<HandoffDetail> {
+  /**
+   * One handoff as `who` may see it: the operator (an integration: everything, read-only cards) or
+   * a person previewed with `?as=` (their buttons, their roles). The policy is asked first, so an
+   * unknown or inactive person gets what they would get on Slack or Teams: nothing but who can help.
+   */
+  async detail(id: number, who: Viewer, mode: 'summary' | 'details' = 'summary', account?: string): Promise<HandoffDetail> {
     const { service, clock } = this.core;
-    const view = await service.get(id);
+    const view = await viewHandoff(service, who, id, account ? { account } : undefined);
+    const viewer: Person | undefined = who.kind === 'person' ? who.person : undefined;
     const now = clock.now();
     const dir = service.directory;
     const slack = buildSlackCard(view, cardContext(service, view, now));
@@ -109,7 +117,7 @@ export class ConsoleViews {
       teams: { mode, card },
       timers: await this.timers(id),
       actions: USER_ACTIONS.filter((a) => LIFECYCLE[a].from.includes(view.status) && !(a === 'touch' && view.firstTouchAt)),
-      roles: viewer ? this.roles(viewer, view) : [],
+      roles: service.policy.rolesOf(who, view).filter((r): r is Role => r !== 'system'),
       viewer: viewer ? { id: viewer.id, name: viewer.name, timeZone: viewer.timeZone } : null,
       rejectReasons: service.transition(view.transition)?.rejectReasons ?? [],
       reassignTo: this.teams.reassignTo(view),
@@ -130,17 +138,5 @@ export class ConsoleViews {
       lockedAt: j.lockedAt ? j.lockedAt.toISOString() : null,
       failCount: j.failCount,
     }));
-  }
-
-  /** For the console's "you are …" line only; the core decides who may act. */
-  private roles(p: Person, v: HandoffView): Role[] {
-    const dir = this.core.service.directory;
-    const roles: Role[] = [];
-    if (p.id === v.owner.id) roles.push('owner');
-    if (dir.leadsOf(v.owner.id).has(p.id)) roles.push('owner_lead');
-    if (dir.isAdmin(p.id)) roles.push('admin');
-    if (p.id === v.from.id) roles.push('sender');
-    if (dir.leadsOf(v.from.id).has(p.id)) roles.push('sender_lead');
-    return roles;
   }
 }

@@ -37,7 +37,27 @@ export function startSlackAdapter(slack: NonNullable<CoreContext['config']['slac
     clientOptions,
     convoStore: false,
   });
-  registerListeners(app, { service, reports, store: platformStore, users, clock, log });
+  // auth.test once, shared by start-up (the bot's own ids, a clear log line) and the request path
+  // (which workspace Baton serves). A failed call is forgotten, so the next caller asks again.
+  let authTest: ReturnType<typeof client.auth.test> | undefined;
+  const askAuthTest = (): ReturnType<typeof client.auth.test> => {
+    if (authTest) return authTest;
+    const p = client.auth.test();
+    authTest = p;
+    p.catch(() => {
+      if (authTest === p) authTest = undefined;
+    });
+    return p;
+  };
+  // The workspace whose members are people to Baton: SLACK_TEAM_ID, else the bot token's own.
+  // Members of any other workspace (Slack Connect) are strangers, whatever email they show.
+  const servedWorkspace = async (): Promise<string> => {
+    if (slack.teamId) return slack.teamId;
+    const r = await askAuthTest();
+    if (!r.team_id) throw new Error('Slack auth.test did not say which workspace the bot token belongs to; set SLACK_TEAM_ID');
+    return r.team_id;
+  };
+  registerListeners(app, { service, reports, store: platformStore, users, clock, log, servedWorkspace });
 
   const gateway = new SlackGateway({ service, store: platformStore, client, users, pacer: new ChannelPacer(options.postIntervalMs ?? 1000), clock, log });
 
@@ -49,12 +69,14 @@ export function startSlackAdapter(slack: NonNullable<CoreContext['config']['slac
     },
     async start() {
       // Checked in the background: a wrong token is reported clearly, and Baton still starts.
-      void client.auth
-        .test()
+      void askAuthTest()
         .then((r) => {
           if (r.bot_id) identity.botId = r.bot_id;
           if (r.user_id) identity.botUserId = r.user_id;
-          log.info({ team: r.team, bot: r.user, apiUrl: normaliseApiUrl(apiUrl), mode: socketMode ? 'socket' : `http ${SLACK_EVENTS_PATH}` }, 'Slack connected');
+          if (slack.teamId && r.team_id && r.team_id !== slack.teamId) {
+            log.warn({ servedTeamId: slack.teamId, tokenTeamId: r.team_id }, 'Slack: SLACK_TEAM_ID is not the bot token\'s workspace; only members of SLACK_TEAM_ID are treated as playbook people');
+          }
+          log.info({ team: r.team, teamId: slack.teamId ?? r.team_id, bot: r.user, apiUrl: normaliseApiUrl(apiUrl), mode: socketMode ? 'socket' : `http ${SLACK_EVENTS_PATH}` }, 'Slack connected');
         })
         .catch((err: unknown) => {
           const e = toDeliveryError(err, 'auth.test');

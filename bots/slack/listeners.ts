@@ -24,6 +24,8 @@ import { refusalFor } from './refusals.js';
 import type { SlackUserMapper } from './users.js';
 import { SLACK_PLATFORM } from './gateway.js';
 import { safeParseUntrusted } from '../../src/untrusted.js';
+import { resolveViewer, viewerOf, type Viewer } from '../../src/domain/policy.js';
+import { viewHandoff } from '../../src/access.js';
 
 export interface ListenerDeps {
   service: HandoffService;
@@ -33,7 +35,12 @@ export interface ListenerDeps {
   users: SlackUserMapper;
   clock: Clock;
   log: Logger;
+  /** The workspace whose members are people to Baton (SLACK_TEAM_ID or the bot token's own). */
+  servedWorkspace: () => Promise<string>;
 }
+
+/** The workspace ids a payload carries: where it was sent from and the sender's home workspace. */
+type WorkspaceIds = (string | null | undefined)[];
 
 /** Where to answer the person who clicked: the response_url of a message, else an ephemeral in the channel, else their DM. */
 interface Audience {
@@ -60,17 +67,24 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     }
   }
 
-  /** The clicker as a playbook person; tells them when they are not in it. */
-  async function actor(to: Audience): Promise<Person | undefined> {
+  /**
+   * The clicker as the policy sees them (src/domain/policy.ts): an active playbook person of our
+   * workspace, or undefined after telling them they are not in the directory and who can help.
+   * A member of another workspace is never looked up (their profile email could be one of ours).
+   */
+  async function actor(to: Audience, workspaceIds: WorkspaceIds): Promise<Person | undefined> {
+    let viewer: Viewer;
     try {
-      const p = await users.personFor(to.userId);
-      if (!p) await tell(to, buildRefusal({ kind: 'unknown_user', slackUserId: to.userId }));
-      return p;
+      viewer = await resolveViewer(() => users.personFor(to.userId), { workspaceIds, servedWorkspaceId: await deps.servedWorkspace() });
     } catch (err) {
       log.warn({ err: err instanceof Error ? err.message : String(err) }, 'Slack: could not look up a user');
       await tell(to, buildRefusal({ kind: 'error', message: 'Slack did not answer when Baton looked you up. Please try again in a moment.' }));
       return undefined;
     }
+    if (viewer.kind === 'person') return viewer.person;
+    if (viewer.kind === 'unknown' && viewer.reason === 'foreign_workspace') log.warn({ slackUserId: to.userId, workspaceIds }, 'Slack: refused a request from another workspace');
+    await tell(to, buildRefusal({ kind: 'unknown_user', message: service.policy.strangerMessage(viewer, `your Slack account (member id ${to.userId})`) }));
+    return undefined;
   }
 
   async function refuse(to: Audience, err: unknown, handoffId: number): Promise<void> {
@@ -81,6 +95,11 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
 
   function audienceOf(body: BlockAction, respond: RespondFn | undefined, client: WebClient): Audience {
     return { userId: body.user.id, respond: body.response_url ? respond : undefined, channelId: body.channel?.id, client };
+  }
+
+  /** A click's workspaces: the one it happened in and the clicker's own (they differ for a Slack Connect guest). */
+  function workspacesOf(body: { team?: { id?: string } | null; user: { team_id?: string } }): WorkspaceIds {
+    return [body.team?.id, body.user.team_id];
   }
 
   // Slack retries an event it thinks we missed (X-Slack-Retry-Num); handle each event id once.
@@ -120,7 +139,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       const to = audienceOf(body, respond, client);
       const value = safeParseUntrusted(slackButtonValue, action.value);
       if (!value.success) return tell(to, buildRefusal({ kind: 'invalid', message: 'This button is from an unknown card.' }));
-      const person = await actor(to);
+      const person = await actor(to, workspacesOf(body));
       if (!person) return;
       try {
         // The version the card showed: Baton's own bookkeeping since (its post, reminders) keeps it.
@@ -139,14 +158,19 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     const to = audienceOf(body, respond, client);
     const value = safeParseUntrusted(slackButtonValue, action.value);
     if (!value.success) return tell(to, buildRefusal({ kind: 'invalid', message: 'This button is from an unknown card.' }));
-    const person = await actor(to);
+    const person = await actor(to, workspacesOf(body));
     if (!person) return;
+    const viewer = viewerOf(person);
     let view;
     try {
-      view = await service.get(value.data.handoffId);
+      view = await viewHandoff(service, viewer, value.data.handoffId);
     } catch (err) {
       return refuse(to, err, value.data.handoffId);
     }
+    // A form to reject or reassign is for those who may: anyone else is told who can, at once,
+    // rather than after filling it in.
+    const refusal = kind === 'details' ? undefined : service.policy.refusal(viewer, view, kind);
+    if (refusal) return refuse(to, refusal, view.id);
     const t = service.transition(view.transition);
     if (kind !== 'details' && !availableActions(view.status).includes(kind)) {
       const change = lastChange(view);
@@ -203,7 +227,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     }
     await ack();
     const audience: Audience = { userId: body.user.id, channelId: meta.channelId, client };
-    const person = await actor(audience);
+    const person = await actor(audience, workspacesOf(body));
     if (!person) return;
     try {
       await service.act(meta.handoffId, { action: kind, actor: person.id, expectedVersion: meta.version, note, ...(reasonCode ? { reasonCode } : {}), ...(to ? { to } : {}) });
@@ -218,7 +242,8 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.command(SLASH_COMMAND, async ({ ack, command, respond, client }) => {
     await ack();
     const to: Audience = { userId: command.user_id, respond, client };
-    const person = await actor(to);
+    // A command carries the workspace it was typed in; a shared channel's guest may add their own.
+    const person = await actor(to, [command.team_id, (command as { user_team_id?: string }).user_team_id]);
     if (!person) return;
     const now = clock.now();
     try {
@@ -241,6 +266,8 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       log.warn({ err: err instanceof Error ? err.message : String(err) }, 'Slack: could not look up a user for App Home');
       return;
     }
+    // An inactive person's home shows what a stranger's does: no handoffs.
+    if (person && viewerOf(person).kind !== 'person') person = undefined;
     let view;
     if (!person) view = buildHomeView({ now, person: undefined, slackUserId: event.user, mine: [] });
     else {

@@ -1,6 +1,6 @@
 /** Core errors → what the person who clicked is told (rendered by blocks/slack/notices.ts). */
 import type { HandoffService } from '../../src/handoffs.js';
-import { BatonError, ConflictError, ForbiddenError, InvalidError, NotFoundError } from '../../src/errors.js';
+import { BatonError, ConflictError, ForbiddenError, InvalidError, NotFoundError, NotInDirectoryError } from '../../src/errors.js';
 import { STATUSES, type HandoffStatus } from '../../src/domain/lifecycle.js';
 import type { ActionRefusal } from '../../blocks/slack/notices.js';
 
@@ -11,6 +11,7 @@ function statusFromCode(code: string): HandoffStatus | undefined {
 
 export async function refusalFor(err: unknown, handoffId: number, service: HandoffService): Promise<ActionRefusal> {
   if (err instanceof ForbiddenError) return { kind: 'forbidden', message: err.userMessage };
+  if (err instanceof NotInDirectoryError) return { kind: 'unknown_user', message: err.userMessage };
   if (err instanceof ConflictError) {
     // A stale click says "changed since you saw it"; the person wants to know what it is now.
     let status = statusFromCode(err.code);

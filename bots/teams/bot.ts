@@ -21,6 +21,8 @@ import type { ConversationBook } from './conversations.js';
 import type { TeamsIdentity } from './identity.js';
 import type { TeamsViews } from './views.js';
 import { safeParseUntrusted } from '../../src/untrusted.js';
+import { viewerOf, type Viewer } from '../../src/domain/policy.js';
+import { viewHandoff } from '../../src/access.js';
 
 const VERBS = new Map<string, CardAction>(Object.entries(CARD_ACTIONS).map(([action, ids]) => [ids.teams, action as CardAction]));
 
@@ -79,12 +81,14 @@ export class TeamsBot {
     const mentioned = TurnContext.getMentions(a).some((m) => m.mentioned?.id === a.recipient?.id);
     // messageBack clicks on our own cards carry `value`; elsewhere only @mentions are for us.
     if (!personal && !mentioned && a.value == null) return;
-    if (!person) {
-      await this.reply(context, errorCard(strangerMessage(a)));
+    // The policy says who is a person here (src/domain/policy.ts); anyone else learns only who can help.
+    const viewer = viewerOf(person);
+    if (viewer.kind !== 'person') {
+      await this.reply(context, errorCard(this.stranger(viewer, a)));
       return;
     }
     try {
-      const result = await runCommand(this.deps.service, person, parseCommand(commandText(a)), this.deps.clock.now(), this.deps.reports);
+      const result = await runCommand(this.deps.service, viewer.person, parseCommand(commandText(a)), this.deps.clock.now(), this.deps.reports);
       const card = result.kind === 'show' ? await this.deps.views.details(result.handoff, person) : buildCommandCard(result);
       await this.reply(context, card);
     } catch (err) {
@@ -112,18 +116,16 @@ export class TeamsBot {
     if (!data.success) return errorResponse(400, 'This card is missing the handoff it belongs to; ask for a fresh one with "show <id>".');
     const d = data.data;
     const { service, views } = this.deps;
+    // Asked before the handoff is read, for every verb: a stranger learns nothing about it (packet,
+    // account, owner), not even whether it exists, only who can add them.
+    const viewer = viewerOf(person);
+    if (viewer.kind !== 'person' || !service.policy.canView(viewer)) return cardResponse(errorCard(this.stranger(viewer, context.activity)));
 
     try {
-      if (action === 'refresh') return cardResponse(await views.summary(await service.get(d.handoffId), person));
-      if (action === 'details') return cardResponse(await views.details(await service.get(d.handoffId), person));
+      if (action === 'refresh') return cardResponse(await views.summary(await viewHandoff(service, viewer, d.handoffId), person));
+      if (action === 'details') return cardResponse(await views.details(await viewHandoff(service, viewer, d.handoffId), person));
     } catch (err) {
       return this.failure(err, d.handoffId, person);
-    }
-
-    if (!person) {
-      const view = await service.get(d.handoffId).catch(() => undefined);
-      if (!view) return cardResponse(errorCard(strangerMessage(context.activity)));
-      return cardResponse(await views.summary(view, undefined, { text: `${strangerMessage(context.activity)} ${whoCanAct(service, view.owner.id)} can act on this handoff.`, tone: 'attention' }));
     }
     const userAction = action as UserAction;
     const note = userAction === 'reject' ? (d.note ?? d.rejectNote) : userAction === 'reassign' ? (d.note ?? d.reassignNote) : d.note;
@@ -132,7 +134,7 @@ export class TeamsBot {
     try {
       await service.act(d.handoffId, {
         action: userAction,
-        actor: person.id,
+        actor: viewer.person.id,
         ...(reasonCode ? { reasonCode } : {}),
         ...(note?.trim() ? { note } : {}),
         ...(to ? { to } : {}),
@@ -159,6 +161,10 @@ export class TeamsBot {
     } catch {
       return cardResponse(errorCard(message));
     }
+  }
+
+  private stranger(viewer: Viewer, a: Partial<Activity>): string {
+    return this.deps.service.policy.strangerMessage(viewer, `your Teams account${a.from?.name ? ` (${a.from.name})` : ''}`);
   }
 
   private async respond(context: TurnContext, response: InvokeResponse): Promise<void> {
@@ -191,14 +197,4 @@ export function commandText(a: Partial<Activity>): string {
     text = text.replace(m.text, m.mentioned?.id === a.recipient?.id ? ' ' : ` ${m.mentioned?.id ?? ''} `);
   }
   return text.replace(/<at>[^<]*<\/at>/g, ' ').replace(/&nbsp;/g, ' ').trim();
-}
-
-function strangerMessage(a: Partial<Activity>): string {
-  return `Baton doesn't know your Teams account${a.from?.name ? ` (${a.from.name})` : ''}: ask RevOps to add your work email to the playbook.`;
-}
-
-function whoCanAct(service: HandoffService, ownerId: string): string {
-  const d = service.directory;
-  const names = [`${d.byId.get(ownerId)?.name ?? ownerId} (owner)`, ...[...d.leadsOf(ownerId)].map((id) => `${d.byId.get(id)?.name ?? id} (their lead)`), 'a playbook admin'];
-  return names.join(', ');
 }

@@ -13,6 +13,7 @@ import { buildEscalationCard, buildNudgeCard } from '../../blocks/teams/notifyCa
 import type { AdaptiveCard } from '../../blocks/teams/card.js';
 import type { Tone } from '../../blocks/teams/format.js';
 import type { TeamsIdentity } from './identity.js';
+import { viewerOf } from '../../src/domain/policy.js';
 
 const CARD_ACTIONS: readonly HandoffCardAction[] = ['accept', 'reject', 'reassign', 'touch', 'complete'];
 const NOTIFY_ACTIONS: readonly HandoffCardAction[] = ['accept', 'reassign', 'snooze'];
@@ -25,16 +26,10 @@ export class TeamsViews {
     private readonly identity: TeamsIdentity,
   ) {}
 
-  /** Owner, their leads and admins: the people the card's buttons are for. */
-  mayAct(view: HandoffView, person: Person | undefined): boolean {
-    if (!person) return false;
-    const d = this.service.directory;
-    return person.id === view.owner.id || d.leadsOf(view.owner.id).has(person.id) || d.isAdmin(person.id);
-  }
-
+  /** The buttons for `person`: the actions the policy lets them take that apply in this status. */
   actionsFor(view: HandoffView, person: Person | undefined, offered: readonly HandoffCardAction[] = CARD_ACTIONS): HandoffCardAction[] {
-    if (!this.mayAct(view, person)) return [];
-    return offered.filter((a) => LIFECYCLE[a].from.includes(view.status) && !(a === 'touch' && view.firstTouchAt));
+    const viewer = viewerOf(person);
+    return offered.filter((a) => this.service.policy.mayAct(viewer, view, a) && LIFECYCLE[a].from.includes(view.status) && !(a === 'touch' && view.firstTouchAt));
   }
 
   async context(view: HandoffView, person: Person | undefined, notice?: Notice, offered?: readonly HandoffCardAction[]): Promise<HandoffCardContext> {

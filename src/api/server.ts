@@ -15,6 +15,8 @@ import { exampleRequest, packetJsonSchema } from '../playbook/packet.js';
 import type { Metrics } from '../metrics.js';
 import { refuseDeepJson } from '../untrusted.js';
 import { handoffListQuery, kpiQuery, parseQuery } from './query.js';
+import { INTEGRATION } from '../domain/policy.js';
+import { viewHandoff } from '../access.js';
 
 export interface HttpDeps {
   service: HandoffService;
@@ -113,7 +115,8 @@ export function createHttpApp(deps: HttpDeps): Express {
   });
 
   api.get('/handoffs/:id', async (req, res) => {
-    res.json(await service.get(handoffId(req.params.id)));
+    // The bearer token is an integration (src/domain/policy.ts): it sees every handoff.
+    res.json(await viewHandoff(service, INTEGRATION, handoffId(req.params.id)));
   });
 
   api.post('/handoffs/:id/actions', async (req, res) => {

@@ -95,15 +95,18 @@ export interface Decision {
   annotation: boolean;
 }
 
+/**
+ * Whether holding `roles` lets one take `action`: the table's one authorization question, asked by
+ * `decide` when a change is applied and by the policy (src/domain/policy.ts) when a surface asks.
+ */
+export function rolesAllow(action: HandoffAction, roles: readonly Role[]): boolean {
+  return LIFECYCLE[action].roles.some((r) => roles.includes(r));
+}
+
 /** Decides whether an action applies; throws a typed error that says why not. */
 export function decide(input: DecisionInput): Decision {
   const rule = LIFECYCLE[input.action];
-  if (!rule.roles.some((r) => input.actorRoles.includes(r))) {
-    throw new ForbiddenError(
-      `You can't ${actionLabel(input.action)} this handoff — ${input.whoCanAct} can.`,
-      input.whoCanAct,
-    );
-  }
+  if (!rolesAllow(input.action, input.actorRoles)) throw forbidden(input.action, input.whoCanAct);
   if (input.expectedVersion !== undefined && input.expectedVersion !== input.version && input.lastChange) {
     throw staleConflict(input.lastChange);
   }
@@ -123,6 +126,11 @@ export function decide(input: DecisionInput): Decision {
   }
   const annotation = rule.annotation === true;
   return { fromStatus: input.status, toStatus: rule.to ?? input.status, nextVersion: annotation || rule.keepsVersion ? input.version : input.version + 1, annotation };
+}
+
+/** The refusal of an action to someone whose roles do not allow it; names who can. */
+export function forbidden(action: HandoffAction, whoCanAct: string): ForbiddenError {
+  return new ForbiddenError(`You can't ${actionLabel(action)} this handoff — ${whoCanAct} can.`, whoCanAct);
 }
 
 function staleConflict(last: LastChange): ConflictError {

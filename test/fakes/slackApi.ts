@@ -107,6 +107,11 @@ export class FakeSlackApi {
     });
   }
 
+  /** A user users.info will describe (e.g. a Slack Connect guest whose profile shows one of our emails). */
+  addUser(u: FakeSlackUser): void {
+    this.users.push(u);
+  }
+
   /** Files uploaded with files.uploadV2 (getUploadURLExternal → upload → completeUploadExternal). */
   readonly uploads: { id: string; channel: string; title: string; filename: string; bytes: Buffer; comment: string | undefined }[] = [];
   private readonly pendingUploads = new Map<string, { filename: string; length: number; bytes: Buffer | undefined }>();

@@ -53,6 +53,8 @@ export async function startPlatformRig(opts: { playbook: Playbook; slack?: Slack
   const plugins = [
     ...(platforms.includes('slack') ? [createSlackPlugin({ postIntervalMs: 5, requestTimeoutMs: 1000, userCacheMs: 600_000, ...opts.slack })] : []),
     ...(platforms.includes('teams') ? [teamsPlugin] : []),
+    // Others beside them (the console), from the caller.
+    ...(opts.baton?.plugins ?? []),
   ];
   let baton: TestBaton;
   try {
@@ -176,10 +178,10 @@ export function teamsPersonal(user: { id: string }) {
  * A rig for the whole test file: started in beforeAll with Baton installed in Teams (by the admin,
  * so Baton knows the service URL), stopped in afterAll. The returned object forwards to that rig.
  */
-export function useInstalledRig(playbook: Playbook): PlatformRig {
+export function useInstalledRig(playbook: Playbook, opts: Omit<Parameters<typeof startPlatformRig>[0], 'playbook'> = {}): PlatformRig {
   let rig: PlatformRig | undefined;
   beforeAll(async () => {
-    rig = await startPlatformRig({ playbook });
+    rig = await startPlatformRig({ ...opts, playbook });
     expect((await rig.teamsPost(teamsInstall(rig, teamsFrom('adam')))).status).toBe(200);
   });
   afterAll(async () => {

@@ -174,7 +174,7 @@ describe('the handoff card with a maximal packet', () => {
       ...maxEvents.slice(0, 7).map((e) => buildEventReply(e, maxReasons)),
       buildRefusal({ kind: 'forbidden', message: INJECTION.repeat(100) }),
       buildRefusal({ kind: 'conflict', status: 'accepted', by: INJECTION, at: NOW, message: '' }),
-      buildRefusal({ kind: 'unknown_user', slackUserId: 'U0NOBODY' }),
+      buildRefusal({ kind: 'unknown_user', message: INJECTION.repeat(100) }),
     ];
     for (const m of messages) {
       expect(blockKitProblems(m.blocks, 'message')).toEqual([]);

@@ -229,7 +229,7 @@ describe('a routed handoff', () => {
     expect(JSON.stringify(details.json.value)).toContain('Timeline');
   });
 
-  it('refuses a stranger with a card naming who can act, and changes nothing', async () => {
+  it('refuses a non-owner with a card naming who can act, a stranger with one naming who can help, and changes nothing', async () => {
     const view = await rig.baton.service.get(h.id);
     const res = await rig.post(cardAction(rig.fake, people.felix, CARD_ACTIONS.accept.teams, { handoffId: h.id, version: view.version }));
     expect(res.status).toBe(200);
@@ -238,7 +238,10 @@ describe('a routed handoff', () => {
     expect(validateCard(res.json.value)).toEqual([]);
     const nobody = await rig.post(cardAction(rig.fake, { id: randomUserId(), name: 'Guest' }, CARD_ACTIONS.accept.teams, { handoffId: h.id, version: view.version }));
     expect(JSON.stringify(nobody.json.value)).toContain("Baton doesn't know your Teams account (Guest)");
-    expect(JSON.stringify(nobody.json.value)).toContain('Amelia Hughes (owner), Oliver Bennett (their lead), Rachel Kim (their lead), a playbook admin can act on this handoff.');
+    // Someone Baton does not know learns nothing about the handoff (not even who owns it), only
+    // which admin can add them (issue 15: one visibility rule).
+    expect(JSON.stringify(nobody.json.value)).toContain('ask a playbook admin: Sam Torres (sam.torres@northwind.example)');
+    expect(JSON.stringify(nobody.json.value)).not.toContain('Amelia Hughes');
     expect(await status(h.id)).toBe('posted');
   });
 
