@@ -22,7 +22,7 @@ export type Notice = { text: string; tone: Tone } | undefined;
 export class TeamsViews {
   constructor(
     private readonly service: HandoffService,
-    private readonly identity: TeamsIdentity,
+    private readonly identity: Pick<TeamsIdentity, 'teamsUserIdOf'>,
   ) {}
 
   /** Owner, their leads and admins: the people the card's buttons are for. */
