@@ -47,6 +47,8 @@ const envSchema = z.object({
   MICROSOFT_APP_PASSWORD: optionalString,
   MICROSOFT_APP_TENANT_ID: optionalString,
   MICROSOFT_APP_TYPE: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI'], { message: 'must be MultiTenant, SingleTenant or UserAssignedMSI' }).optional(),
+  /** Further Microsoft 365 tenants (comma-separated ids) served besides MICROSOFT_APP_TENANT_ID. */
+  BATON_TEAMS_TENANTS: optionalString,
   // CRM webhooks (src/webhooks): each stays off (503 naming the variable) until its secret is set.
   /** The HubSpot app's client secret: the key of HubSpot's v3 request signature. */
   HUBSPOT_CLIENT_SECRET: optionalString,
@@ -79,7 +81,16 @@ export interface Config {
   publicUrl: string | undefined;
   outboxPollMs: number;
   slack: { botToken: string; signingSecret: string; appToken: string | undefined; apiUrl: string | undefined; teamId?: string | undefined } | undefined;
-  teams: { appId: string; appPassword: string | undefined; tenantId: string | undefined; appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI' } | undefined;
+  teams:
+    | {
+        appId: string;
+        appPassword: string | undefined;
+        tenantId: string | undefined;
+        appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
+        /** The Microsoft 365 tenants served (lower-case GUIDs, the home tenant first): activities from any other are refused. */
+        tenants: string[];
+      }
+    | undefined;
   /** Signing secrets of the CRM webhooks under their default variable names; undefined = that webhook is off. */
   crm: { hubspotClientSecret: string | undefined; salesforceWebhookSecret: string | undefined };
   /** Whether the local console (bots/console) is served at /console: BATON_CONSOLE, else on outside production. */
@@ -112,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     if (e.MICROSOFT_APP_ID && appType !== 'UserAssignedMSI' && !e.MICROSOFT_APP_PASSWORD) details.push({ path: 'MICROSOFT_APP_PASSWORD', message: 'is required with MICROSOFT_APP_ID (the bot\'s client secret)' });
     if (e.MICROSOFT_APP_ID && appType === 'SingleTenant' && !e.MICROSOFT_APP_TENANT_ID) details.push({ path: 'MICROSOFT_APP_TENANT_ID', message: 'is required when MICROSOFT_APP_TYPE=SingleTenant' });
     if (!e.MICROSOFT_APP_ID && (e.MICROSOFT_APP_PASSWORD || e.MICROSOFT_APP_TENANT_ID)) details.push({ path: 'MICROSOFT_APP_ID', message: 'is required when other MICROSOFT_APP_* variables are set' });
+    details.push(...tenantProblems(e));
   }
   if (details.length || !e) throw new ConfigError(details);
   return {
@@ -127,10 +139,56 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     outboxPollMs: e.BATON_OUTBOX_POLL_MS,
     slack: e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, apiUrl: e.SLACK_API_URL, teamId: e.SLACK_TEAM_ID } : undefined,
     teams: e.MICROSOFT_APP_ID
-      ? { appId: e.MICROSOFT_APP_ID, appPassword: e.MICROSOFT_APP_PASSWORD, tenantId: e.MICROSOFT_APP_TENANT_ID, appType: e.MICROSOFT_APP_TYPE ?? (e.MICROSOFT_APP_TENANT_ID ? 'SingleTenant' : 'MultiTenant') }
+      ? {
+          appId: e.MICROSOFT_APP_ID,
+          appPassword: e.MICROSOFT_APP_PASSWORD,
+          tenantId: e.MICROSOFT_APP_TENANT_ID,
+          appType: e.MICROSOFT_APP_TYPE ?? (e.MICROSOFT_APP_TENANT_ID ? 'SingleTenant' : 'MultiTenant'),
+          tenants: servedTenants(e),
+        }
       : undefined,
     crm: { hubspotClientSecret: e.HUBSPOT_CLIENT_SECRET, salesforceWebhookSecret: e.SALESFORCE_WEBHOOK_SECRET },
     console: e.BATON_CONSOLE ? e.BATON_CONSOLE === 'on' : e.NODE_ENV !== 'production',
     env,
   };
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function tenantList(v: string | undefined): string[] {
+  return (v ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+}
+
+/** MICROSOFT_APP_TENANT_ID first, then BATON_TEAMS_TENANTS; lower-cased (Teams sends them lower-case) and de-duplicated. */
+function servedTenants(e: Env): string[] {
+  return [...new Set([...tenantList(e.MICROSOFT_APP_TENANT_ID), ...tenantList(e.BATON_TEAMS_TENANTS)].map((t) => t.toLowerCase()))];
+}
+
+/**
+ * A Teams bot is reachable from any Microsoft 365 tenant that installs its app (a multi-tenant
+ * app registration, or a sideloaded manifest), so the tenants it serves must be named: without
+ * them anyone anywhere could talk to it. Tenant ids are GUIDs; anything else is a typo (or a
+ * domain name, which Teams never sends) that would refuse every activity.
+ */
+function tenantProblems(e: Env): ErrorDetail[] {
+  const details: ErrorDetail[] = [];
+  if (!e.MICROSOFT_APP_ID) {
+    if (e.BATON_TEAMS_TENANTS) details.push({ path: 'MICROSOFT_APP_ID', message: 'is required when BATON_TEAMS_TENANTS is set (the tenants only matter with Teams on)' });
+    return details;
+  }
+  for (const name of ['MICROSOFT_APP_TENANT_ID', 'BATON_TEAMS_TENANTS'] as const) {
+    const bad = tenantList(e[name]).filter((t) => !GUID.test(t));
+    // A tenant id is not a secret: naming the bad entry lets the operator find it.
+    if (bad.length) details.push({ path: name, message: `must be Microsoft 365 tenant ids (GUIDs like 72f988bf-86f1-41af-91ab-2d7cd011db47); not one: ${bad.map((b) => JSON.stringify(b.slice(0, 80))).join(', ')}` });
+  }
+  if (!servedTenants(e).length) {
+    details.push({
+      path: 'BATON_TEAMS_TENANTS',
+      message: 'name the Microsoft 365 tenant(s) Baton serves in MICROSOFT_APP_TENANT_ID and/or BATON_TEAMS_TENANTS (comma-separated): with Teams on and no tenant named, any tenant could use the bot',
+    });
+  }
+  return details;
 }

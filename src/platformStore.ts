@@ -51,6 +51,12 @@ export class PlatformStore {
     return (row?.reference as T | undefined) ?? undefined;
   }
 
+  /** The stored reference whose `conversation.id` is `conversationId` (one row per person or channel: a scan is fine). */
+  async conversationById<T>(platform: string, conversationId: string): Promise<T | undefined> {
+    const row = await this.db.prisma.conversationRef.findFirst({ where: { platform, reference: { path: ['conversation', 'id'], equals: conversationId } }, orderBy: { updatedAt: 'desc' } });
+    return (row?.reference as T | undefined) ?? undefined;
+  }
+
   async saveConversation(platform: string, key: string, reference: unknown): Promise<void> {
     const value = reference as Prisma.InputJsonValue;
     await this.db.prisma.conversationRef.upsert({

@@ -2,6 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
+const HOME = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const OTHER = 'a1b2c3d4-0000-4000-8000-00000000beef';
+
 describe('loadConfig', () => {
   it('applies defaults with an empty environment (the embedded database under the project)', () => {
     const c = loadConfig({}, '/srv/baton');
@@ -25,9 +28,48 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-123' })).toThrow(/SLACK_SIGNING_SECRET: is required with SLACK_BOT_TOKEN/);
     expect(() => loadConfig({ MICROSOFT_APP_ID: 'abc' })).toThrow(/MICROSOFT_APP_PASSWORD: is required with MICROSOFT_APP_ID/);
     expect(() => loadConfig({ MICROSOFT_APP_ID: 'abc', MICROSOFT_APP_PASSWORD: 'p', MICROSOFT_APP_TYPE: 'SingleTenant' })).toThrow(/MICROSOFT_APP_TENANT_ID: is required/);
-    const ok = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-123', SLACK_SIGNING_SECRET: 's', MICROSOFT_APP_ID: 'abc', MICROSOFT_APP_PASSWORD: 'p', MICROSOFT_APP_TENANT_ID: 't' });
+    const ok = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-123', SLACK_SIGNING_SECRET: 's', MICROSOFT_APP_ID: 'abc', MICROSOFT_APP_PASSWORD: 'p', MICROSOFT_APP_TENANT_ID: HOME });
     expect(ok.slack).toEqual({ botToken: 'xoxb-123', signingSecret: 's', appToken: undefined, apiUrl: undefined });
-    expect(ok.teams).toMatchObject({ appId: 'abc', appType: 'SingleTenant', tenantId: 't' });
+    expect(ok.teams).toMatchObject({ appId: 'abc', appType: 'SingleTenant', tenantId: HOME, tenants: [HOME] });
+  });
+});
+
+describe('Teams tenants', () => {
+  const teams = { MICROSOFT_APP_ID: 'abc', MICROSOFT_APP_PASSWORD: 'p' };
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return (e as ConfigError).userMessage;
+    }
+    throw new Error('expected ConfigError');
+  };
+
+  it('refuses to start Teams with no tenant named, naming both variables', () => {
+    const message = problems(teams);
+    expect(message).toContain('MICROSOFT_APP_TENANT_ID');
+    expect(message).toContain('BATON_TEAMS_TENANTS');
+    expect(message).toMatch(/any tenant could use the bot/);
+  });
+
+  it('serves MICROSOFT_APP_TENANT_ID plus BATON_TEAMS_TENANTS, lower-cased and without duplicates', () => {
+    const c = loadConfig({ ...teams, MICROSOFT_APP_TYPE: 'MultiTenant', MICROSOFT_APP_TENANT_ID: HOME, BATON_TEAMS_TENANTS: ` ${OTHER.toUpperCase()} ,${HOME},, ` });
+    expect(c.teams!.tenants).toEqual([HOME, OTHER]);
+    expect(c.teams!.appType).toBe('MultiTenant');
+    // A multi-tenant app registration may serve only BATON_TEAMS_TENANTS.
+    expect(loadConfig({ ...teams, BATON_TEAMS_TENANTS: OTHER }).teams).toMatchObject({ appType: 'MultiTenant', tenantId: undefined, tenants: [OTHER] });
+  });
+
+  it('refuses BATON_TEAMS_TENANTS without MICROSOFT_APP_ID', () => {
+    expect(problems({ BATON_TEAMS_TENANTS: HOME })).toMatch(/MICROSOFT_APP_ID: is required when BATON_TEAMS_TENANTS is set/);
+  });
+
+  it('refuses tenant ids that are not GUIDs, saying which', () => {
+    const message = problems({ ...teams, MICROSOFT_APP_TENANT_ID: 'contoso.onmicrosoft.com', BATON_TEAMS_TENANTS: `${OTHER},tenant-2` });
+    expect(message).toMatch(/MICROSOFT_APP_TENANT_ID: must be Microsoft 365 tenant ids .*"contoso\.onmicrosoft\.com"/);
+    expect(message).toMatch(/BATON_TEAMS_TENANTS: must be Microsoft 365 tenant ids .*"tenant-2"/);
+    expect(message).not.toContain(OTHER);
   });
 
   it('requires an API token in production', () => {

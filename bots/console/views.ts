@@ -12,7 +12,8 @@ import { buildHandoffCard as buildSlackCard, type SlackMessage } from '../../blo
 import type { AdaptiveCard } from '../../blocks/teams/card.js';
 import { cardContext } from '../slack/render.js';
 import { TeamsViews } from '../teams/views.js';
-import { TeamsIdentity } from '../teams/identity.js';
+import { teamsUserIdOf } from '../teams/identity.js';
+import { ServedTenants } from '../teams/tenants.js';
 import { ConversationBook } from '../teams/conversations.js';
 import { slackMessageHtml } from './slackHtml.js';
 import type { Viewer } from '../../src/domain/policy.js';
@@ -70,9 +71,10 @@ export class ConsoleViews {
     private readonly core: Pick<CoreContext, 'service' | 'platformStore' | 'clock' | 'log' | 'config' | 'jobs'>,
     private readonly demoIds: ReadonlySet<number>,
   ) {
-    const { service, platformStore, log, config } = core;
-    const identity = new TeamsIdentity(service.directory, new ConversationBook(platformStore, config.teams?.appId ?? 'baton-console'), log);
-    this.teams = new TeamsViews(service, identity);
+    const { service, platformStore, config } = core;
+    // Only whose Teams ids the cards' refresh lists: no identity look-ups from the console.
+    const book = new ConversationBook(platformStore, config.teams?.appId ?? 'baton-console', new ServedTenants(config.teams?.tenants ?? []));
+    this.teams = new TeamsViews(service, { teamsUserIdOf: (personId) => teamsUserIdOf(service.directory, book, personId) });
   }
 
   summary(v: HandoffView): HandoffSummary {

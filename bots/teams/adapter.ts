@@ -21,6 +21,8 @@ import { botbuilderSettings, customLoginCredentials } from './settings.js';
 import { ConversationPacer, connectorHttpClient } from './transport.js';
 import { ConversationBook } from './conversations.js';
 import { TeamsIdentity } from './identity.js';
+import { ServedTenants } from './tenants.js';
+import { IdentityLinks } from '../../src/identityLinks.js';
 import { TeamsViews } from './views.js';
 import { TeamsDigestDelivery } from './digest.js';
 import { TeamsBot } from './bot.js';
@@ -45,7 +47,7 @@ const activityShape = z.looseObject({
   channelId: z.string().max(100).optional(),
 });
 
-export function startTeamsAdapter(teams: NonNullable<CoreContext['config']['teams']>, { config, service, reports, platformStore, clock }: CoreContext, log: Logger): Plugin {
+export function startTeamsAdapter(teams: NonNullable<CoreContext['config']['teams']>, { config, service, reports, platformStore, db, clock }: CoreContext, log: Logger): Plugin {
   const settings = botbuilderSettings(teams, config.env);
   const pacer = new ConversationPacer(MESSAGES_PER_SECOND_PER_CONVERSATION);
   const auth = new ConfigurationBotFrameworkAuthentication(settings, customLoginCredentials(settings), undefined, undefined, {
@@ -53,10 +55,11 @@ export function startTeamsAdapter(teams: NonNullable<CoreContext['config']['team
   });
   const adapter = new PreAuthenticatedCloudAdapter(auth);
   const appId = teams.appId;
-  const book = new ConversationBook(platformStore, appId);
-  const identity = new TeamsIdentity(service.directory, book, log);
+  const tenants = new ServedTenants(teams.tenants);
+  const book = new ConversationBook(platformStore, appId, tenants);
+  const identity = new TeamsIdentity(service.directory, book, new IdentityLinks(db, clock), tenants, log);
   const views = new TeamsViews(service, identity);
-  const bot = new TeamsBot({ service, reports, clock, log, book, identity, views });
+  const bot = new TeamsBot({ service, reports, clock, log, book, tenants, identity, views });
   const audience = typeof settings.ToChannelFromBotOAuthScope === 'string' ? settings.ToChannelFromBotOAuthScope : PUBLIC_CLOUD_SCOPE;
   const gateway = new TeamsGateway({ adapter, appId, audience, service, store: platformStore, book, identity, views, log });
 
@@ -81,7 +84,7 @@ export function startTeamsAdapter(teams: NonNullable<CoreContext['config']['team
     res.status(200).end();
   }
 
-  log.info({ appId, appType: teams.appType, path: MESSAGES_PATH, customEndpoints: Boolean(settings.ToBotFromChannelOpenIdMetadataUrl) }, 'Microsoft Teams is enabled');
+  log.info({ appId, appType: teams.appType, tenants: teams.tenants, path: MESSAGES_PATH, customEndpoints: Boolean(settings.ToBotFromChannelOpenIdMetadataUrl) }, 'Microsoft Teams is enabled');
   return {
     name: 'teams',
     consumers: [gateway, new TeamsDigestDelivery({ service, reports, store: platformStore, gateway, log })],

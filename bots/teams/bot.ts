@@ -1,6 +1,7 @@
 /**
  * What the bot does with each authenticated activity from Teams. Thin: parse → one core call →
- * render. Every activity first records its conversation reference (for proactive messages).
+ * render. Every activity is first checked for its tenant (./tenants.ts), then records its
+ * conversation reference (for proactive messages).
  *  - message: a text command in a personal chat, or with an @mention elsewhere (src/commands.ts)
  *  - invoke `adaptiveCard/action`: a Universal Action from a card; answered with the new card
  *  - conversationUpdate / installationUpdate: the app was installed somewhere
@@ -19,6 +20,7 @@ import { buildCommandCard, buildWelcomeCard, errorCard } from '../../blocks/team
 import type { AdaptiveCard } from '../../blocks/teams/card.js';
 import type { ConversationBook } from './conversations.js';
 import type { TeamsIdentity } from './identity.js';
+import type { ServedTenants } from './tenants.js';
 import type { TeamsViews } from './views.js';
 import { safeParseUntrusted } from '../../src/untrusted.js';
 import { viewerOf, type Viewer } from '../../src/domain/policy.js';
@@ -48,6 +50,7 @@ export interface TeamsBotDeps {
   clock: Clock;
   log: Logger;
   book: ConversationBook;
+  tenants: ServedTenants;
   identity: TeamsIdentity;
   views: TeamsViews;
 }
@@ -57,8 +60,12 @@ export class TeamsBot {
 
   async onTurn(context: TurnContext): Promise<void> {
     const a = context.activity;
-    const person = await this.deps.identity.personFor(context);
-    await this.deps.book.capture(context, person?.id);
+    // The tenant first: an activity from a tenant not served is answered as refused and nothing
+    // else happens (no identity look-up, nothing stored). See ./tenants.ts.
+    const tenantId = await this.deps.tenants.admit(context, this.deps.log);
+    if (!tenantId) return;
+    const person = await this.deps.identity.personFor(context, tenantId);
+    await this.deps.book.capture(context, tenantId, person?.id);
     switch (a.type) {
       case ActivityTypes.Message:
         return this.onMessage(context, person);

@@ -256,9 +256,8 @@ export class TeamsGateway implements OutboxConsumer {
     return ref;
   }
 
-  private async chatById(conversationId: string): Promise<Reference | undefined> {
-    const service = await this.deps.book.service();
-    return service ? this.deps.book.synthesize(service, conversationId, 'personal') : undefined;
+  private chatById(conversationId: string): Promise<Reference | undefined> {
+    return this.deps.book.chat(conversationId);
   }
 }
 

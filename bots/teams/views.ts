@@ -23,7 +23,7 @@ export type Notice = { text: string; tone: Tone } | undefined;
 export class TeamsViews {
   constructor(
     private readonly service: HandoffService,
-    private readonly identity: TeamsIdentity,
+    private readonly identity: Pick<TeamsIdentity, 'teamsUserIdOf'>,
   ) {}
 
   /** The buttons for `person`: the actions the policy lets them take that apply in this status. */

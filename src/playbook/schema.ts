@@ -126,7 +126,7 @@ export interface Transition {
 }
 
 export interface Playbook {
-  organization: { name: string; timeZone: string };
+  organization: { name: string; timeZone: string; emailDomains: string[] };
   admins: string[];
   stages: { id: string; name: string }[];
   teams: Team[];
@@ -426,9 +426,20 @@ export const teamsUserIdSchema = matching(/^29:\S+$/, 'expected a Teams user id 
 export const slackChannelSchema = matching(/^[CG][A-Z0-9]{6,}$/, 'expected a Slack channel id like "C0123ABCD" (channel details → bottom of the About tab)');
 export const teamsChannelSchema = matching(/^19:\S+@thread\.(tacv2|skype)$/, 'expected a Teams channel id like "19:abc…@thread.tacv2" (channel → Get link to channel)');
 
+/** A bare domain name ("northwind.example"), no "@", no scheme. */
+export const emailDomainSchema = matching(/^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/i, 'expected a domain name like "northwind.example" (no "@")').transform((d) =>
+  d.toLowerCase(),
+);
+
 export const organizationSchema = strict({
   name: text('the organisation name'),
   timeZone: timeZoneSchema,
+  /**
+   * The organisation's own email domains. A Teams user whose id is not in the playbook is linked
+   * to a person only by a sign-in name (UPN) on one of these: an address elsewhere (a guest, a
+   * partner) never becomes someone in the directory. Empty: no linking by email at all.
+   */
+  emailDomains: z.array(emailDomainSchema).default([]),
 });
 
 /** Stage id → display name. */

@@ -104,12 +104,16 @@ export class FakeBotConnector {
     return `${this.url}/login/botframework.com`;
   }
 
-  /** Baton environment: the app credentials and every botbuilder endpoint setting, set together. */
-  env(appId: string, password: string): Record<string, string> {
+  /**
+   * Baton environment: the app credentials, the Microsoft 365 tenants Baton serves (it refuses to
+   * start Teams without one) and every botbuilder endpoint setting, set together.
+   */
+  env(appId: string, password: string, tenants: string[]): Record<string, string> {
     return {
       MICROSOFT_APP_ID: appId,
       MICROSOFT_APP_PASSWORD: password,
       MICROSOFT_APP_TYPE: 'MultiTenant',
+      BATON_TEAMS_TENANTS: tenants.join(','),
       ToBotFromChannelOpenIdMetadataUrl: this.openIdMetadataUrl,
       ToBotFromChannelTokenIssuer: BOT_FRAMEWORK_ISSUER,
       ToBotFromEmulatorOpenIdMetadataUrl: `${this.url}/emulator/.well-known/openidconfiguration`,

@@ -19,7 +19,7 @@ describe('the default playbook', () => {
   });
 
   it('describes Northwind Cloud with its stages, teams and people', () => {
-    expect(pb.organization).toEqual({ name: 'Northwind Cloud', timeZone: 'America/New_York' });
+    expect(pb.organization).toEqual({ name: 'Northwind Cloud', timeZone: 'America/New_York', emailDomains: ['northwind.example'] });
     expect(pb.stages.map((s) => s.id)).toEqual([
       'marketing',
       'sdr',
@@ -262,6 +262,14 @@ describe('playbook errors', () => {
     expect(problemsOf(far)).toEqual([
       { path: 'people.cat.team', message: `${at(far, 'team: zz')} unknown team "zz" (teams: alpha, beta)` },
     ]);
+  });
+
+  it('reports an organization email domain that is not a bare domain name, and defaults to none', () => {
+    const text = patch(DEFAULT_TEXT, 'emailDomains: [northwind.example]', 'emailDomains: [northwind.example, "@partner.example"]');
+    expect(problemsOf(text)).toEqual([
+      { path: 'organization.emailDomains.1', message: expect.stringContaining('expected a domain name like "northwind.example" (no "@"), got "@partner.example"') },
+    ]);
+    expect(parsePlaybook(MINIMAL, 'test.yml').organization.emailDomains).toEqual([]);
   });
 
   it('reports a duplicate email regardless of case', () => {

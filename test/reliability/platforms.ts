@@ -47,7 +47,7 @@ export async function startPlatformRig(opts: { playbook: Playbook; slack?: Slack
   const serviceUrl = `${teamsProxy.url}/amer/`;
   const env: Record<string, string> = {
     ...(platforms.includes('slack') ? { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: `${slackProxy.url}/api/` } : {}),
-    ...(platforms.includes('teams') ? teams.env(APP_ID, APP_PASSWORD) : {}),
+    ...(platforms.includes('teams') ? teams.env(APP_ID, APP_PASSWORD, [TENANT]) : {}),
     ...opts.baton?.env,
   };
   const plugins = [

@@ -10,7 +10,7 @@ import { systemClock } from '../../../src/clock.js';
 import { pino } from 'pino';
 import { teamsPlugin } from '../../../bots/teams/plugin.js';
 import { FakeBotConnector } from '../../fakes/botConnector.js';
-import { APP_ID, APP_PASSWORD, BOT_ID, personalInstall, personalMessage, startTeamsRig, type TeamsTestRig } from './helpers.js';
+import { APP_ID, APP_PASSWORD, BOT_ID, TENANT, personalInstall, personalMessage, startTeamsRig, type TeamsTestRig } from './helpers.js';
 import { loadConfig } from '../../../src/config.js';
 import { ConfigError } from '../../../src/errors.js';
 import { botbuilderSettings } from '../../../bots/teams/settings.js';
@@ -104,7 +104,7 @@ describe('configuration', () => {
   });
 
   it('requires botbuilder\'s endpoint settings to be set together', () => {
-    const config = loadConfig({ MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: APP_PASSWORD });
+    const config = loadConfig({ MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: APP_PASSWORD, BATON_TEAMS_TENANTS: TENANT });
     expect(() => botbuilderSettings(config.teams!, { ToChannelFromBotLoginUrl: 'https://login.example/botframework.com' })).toThrow(ConfigError);
     try {
       botbuilderSettings(config.teams!, { ToChannelFromBotLoginUrl: 'https://login.example/botframework.com' });
@@ -112,7 +112,7 @@ describe('configuration', () => {
       expect((err as ConfigError).details!.map((d) => d.path)).toEqual(['ToBotFromChannelOpenIdMetadataUrl', 'ToBotFromChannelTokenIssuer', 'ToChannelFromBotOAuthScope', 'OAuthUrl']);
     }
     expect(botbuilderSettings(config.teams!, {})).toEqual({ MicrosoftAppId: APP_ID, MicrosoftAppPassword: APP_PASSWORD, MicrosoftAppType: 'MultiTenant' });
-    const single = loadConfig({ MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: APP_PASSWORD, MICROSOFT_APP_TENANT_ID: 'tenant-1' });
-    expect(botbuilderSettings(single.teams!, {})).toMatchObject({ MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: 'tenant-1' });
+    const single = loadConfig({ MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: APP_PASSWORD, MICROSOFT_APP_TENANT_ID: TENANT });
+    expect(botbuilderSettings(single.teams!, {})).toMatchObject({ MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: TENANT });
   });
 });

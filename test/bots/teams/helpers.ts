@@ -33,7 +33,7 @@ export async function startTeamsRig(overrides: Partial<BatonOptions> & { env?: R
   const fake = await FakeBotConnector.start();
   let baton: TestBaton;
   try {
-    baton = await startTestBaton({ ...overrides, plugins: [teamsPlugin], env: { ...fake.env(APP_ID, APP_PASSWORD), ...overrides.env } });
+    baton = await startTestBaton({ ...overrides, plugins: [teamsPlugin], env: { ...fake.env(APP_ID, APP_PASSWORD, [TENANT]), ...overrides.env } });
   } catch (err) {
     await fake.close();
     throw err;
