@@ -2,8 +2,6 @@
  * Wiring: configuration → playbook → database (+ migrations) → core services → HTTP server.
  * `startBaton` is what `npm start` runs and what integration tests start on a random port.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +14,7 @@ import type { Playbook } from './playbook/schema.js';
 import { openDatabase, type Database } from './store/database.js';
 import { applyMigrations, projectRoot } from './store/migrate.js';
 import { startEmbeddedMaintenance } from './store/maintenance.js';
+import { resolveApiToken } from './apiToken.js';
 import { syncDirectory } from './directory.js';
 import { HandoffService } from './handoffs.js';
 import { OutboxDispatcher, type OutboxConsumer } from './outbox.js';
@@ -107,6 +106,8 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
   const playbook = opts.playbook ?? (await loadPlaybook(config.playbookPath));
 
   const ownDb = !opts.db;
+  // First, so a token that cannot be a secret refuses the start before anything else is touched.
+  const apiToken = resolveApiToken(config, log);
   const db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }));
   try {
     const { applied } = await applyMigrations(db.sql, { dir: join(projectRoot(), 'prisma', 'migrations'), log: (m) => log.info(m) });
@@ -147,7 +148,6 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
     for (const c of plugin.consumers ?? []) outbox.register(c);
   }
 
-  const apiToken = config.apiToken ?? developmentToken(config.dataDir, log);
   const mounts = [...(opts.mounts ?? []), crmWebhooks({ config, service, clock, log }), ...plugins.flatMap((p) => (p.mount ? [p.mount.bind(p)] : []))];
   const app = createHttpApp({ service, db, log: log.child({ component: 'http' }), apiToken, mounts, metrics });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -197,18 +197,4 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
       return closing;
     },
   };
-}
-
-/**
- * Without BATON_API_TOKEN (development only; production refuses to start), generate a token once
- * and keep it in the data directory so it survives restarts. The log names the file, never the token.
- */
-function developmentToken(dataDir: string, log: Logger): string {
-  const file = join(dataDir, 'api-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
-  const token = randomBytes(24).toString('base64url');
-  writeFileSync(file, token + '\n', { mode: 0o600 });
-  log.warn({ file }, 'BATON_API_TOKEN is not set: generated a development API token; read it from this file');
-  return token;
 }

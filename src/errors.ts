@@ -107,16 +107,15 @@ export class PlaybookError extends BatonError {
   }
 }
 
-/** Environment configuration problems, all of them at once. */
+/**
+ * Configuration problems, all of them at once. `intro` says what to fix when it is not the
+ * environment (e.g. a file in the data directory); each detail's path names the variable or file.
+ */
 export class ConfigError extends BatonError {
   readonly code = 'invalid_config';
   readonly httpStatus = 500;
-  constructor(details: ErrorDetail[]) {
-    super(
-      'Baton cannot start; fix these environment variables:\n' +
-        details.map((d) => `  - ${d.path}: ${d.message}`).join('\n'),
-      details,
-    );
+  constructor(details: ErrorDetail[], intro = 'Baton cannot start; fix these environment variables:') {
+    super(intro + '\n' + details.map((d) => `  - ${d.path}: ${d.message}`).join('\n'), details);
   }
 }
 
