@@ -14,6 +14,7 @@ import type { Playbook } from './playbook/schema.js';
 import { openDatabase, type Database } from './store/database.js';
 import { applyMigrations, projectRoot } from './store/migrate.js';
 import { startEmbeddedMaintenance } from './store/maintenance.js';
+import { lockDataDir, PGLITE_DIR, tightenDataDir } from './store/dataDir.js';
 import { resolveApiToken } from './apiToken.js';
 import { syncDirectory } from './directory.js';
 import { HandoffService } from './handoffs.js';
@@ -108,13 +109,25 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
   const ownDb = !opts.db;
   // First, so a token that cannot be a secret refuses the start before anything else is touched.
   const apiToken = resolveApiToken(config, log);
-  const db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }));
+  // One Baton per embedded database: a second writer would corrupt it (src/store/dataDir.ts).
+  const embedded = ownDb && !config.databaseUrl;
+  const lock = embedded ? await lockDataDir(config.dataDir, log) : undefined;
+  let db: Database;
+  try {
+    db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, PGLITE_DIR) }));
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   try {
     const { applied } = await applyMigrations(db.sql, { dir: join(projectRoot(), 'prisma', 'migrations'), log: (m) => log.info(m) });
     if (applied.length) log.info({ applied }, 'database migrated');
     await syncDirectory(db, playbook);
+    // After the database is open and migrated: PGlite has set its own (loose) modes by now.
+    if (embedded || (ownDb && config.apiToken === undefined)) tightenDataDir(config.dataDir, log, { embedded });
   } catch (err) {
     if (ownDb) await db.close();
+    lock?.release();
     throw err;
   }
 
@@ -129,6 +142,7 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
     jobs = await createJobScheduler({ db, databaseUrl: ownDb ? config.databaseUrl : undefined, log: log.child({ component: 'jobs' }), ...opts.jobs });
   } catch (err) {
     if (ownDb) await db.close();
+    lock?.release();
     throw err;
   }
   // Before anything defines a job: wraps the service and the jobs port to count and time them.
@@ -193,6 +207,7 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
         await outbox.stop();
         await maintenance?.stop();
         if (ownDb) await db.close();
+        lock?.release();
       })();
       return closing;
     },

@@ -119,6 +119,21 @@ export class ConfigError extends BatonError {
   }
 }
 
+/**
+ * Another Baton that is still running holds the data directory's lock: a second writer on one
+ * embedded database would corrupt it, so this one does not start. The message is the whole story.
+ */
+export class DataDirInUseError extends BatonError {
+  readonly code = 'data_dir_in_use';
+  readonly httpStatus = 500;
+  constructor(
+    readonly pid: number,
+    readonly dir: string,
+  ) {
+    super(`another Baton (pid ${pid}) is using ${dir}`);
+  }
+}
+
 export class InternalError extends BatonError {
   readonly code = 'internal';
   readonly httpStatus = 500;
