@@ -2,8 +2,6 @@
  * Wiring: configuration → playbook → database (+ migrations) → core services → HTTP server.
  * `startBaton` is what `npm start` runs and what integration tests start on a random port.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +14,8 @@ import type { Playbook } from './playbook/schema.js';
 import { openDatabase, type Database } from './store/database.js';
 import { applyMigrations, projectRoot } from './store/migrate.js';
 import { startEmbeddedMaintenance } from './store/maintenance.js';
+import { lockDataDir, PGLITE_DIR, tightenDataDir } from './store/dataDir.js';
+import { resolveApiToken } from './apiToken.js';
 import { syncDirectory } from './directory.js';
 import { HandoffService } from './handoffs.js';
 import { OutboxDispatcher, type OutboxConsumer } from './outbox.js';
@@ -110,13 +110,27 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
   const playbook = opts.playbook ?? (await loadPlaybook(config.playbookPath));
 
   const ownDb = !opts.db;
-  const db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }));
+  // First, so a token that cannot be a secret refuses the start before anything else is touched.
+  const apiToken = resolveApiToken(config, log);
+  // One Baton per embedded database: a second writer would corrupt it (src/store/dataDir.ts).
+  const embedded = ownDb && !config.databaseUrl;
+  const lock = embedded ? await lockDataDir(config.dataDir, log) : undefined;
+  let db: Database;
+  try {
+    db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, PGLITE_DIR) }));
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   try {
     const { applied } = await applyMigrations(db.sql, { dir: join(projectRoot(), 'prisma', 'migrations'), log: (m) => log.info(m) });
     if (applied.length) log.info({ applied }, 'database migrated');
     await syncDirectory(db, playbook);
+    // After the database is open and migrated: PGlite has set its own (loose) modes by now.
+    if (embedded || (ownDb && config.apiToken === undefined)) tightenDataDir(config.dataDir, log, { embedded });
   } catch (err) {
     if (ownDb) await db.close();
+    lock?.release();
     throw err;
   }
 
@@ -131,6 +145,7 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
     jobs = await createJobScheduler({ db, databaseUrl: ownDb ? config.databaseUrl : undefined, log: log.child({ component: 'jobs' }), ...opts.jobs });
   } catch (err) {
     if (ownDb) await db.close();
+    lock?.release();
     throw err;
   }
   // Before anything defines a job: wraps the service and the jobs port to count and time them.
@@ -150,7 +165,6 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
     for (const c of plugin.consumers ?? []) outbox.register(c);
   }
 
-  const apiToken = config.apiToken ?? developmentToken(config.dataDir, log);
   const mounts = [...(opts.mounts ?? []), crmWebhooks({ config, service, clock, log }), ...plugins.flatMap((p) => (p.mount ? [p.mount.bind(p)] : []))];
   const app = createHttpApp({ service, db, log: log.child({ component: 'http' }), apiToken, mounts, metrics });
   const server = await listen(app, config.port, config.host, opts.http);
@@ -193,22 +207,9 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
         await outbox.stop();
         await maintenance?.stop();
         if (ownDb) await db.close();
+        lock?.release();
       })();
       return closing;
     },
   };
-}
-
-/**
- * Without BATON_API_TOKEN (development only; production refuses to start), generate a token once
- * and keep it in the data directory so it survives restarts. The log names the file, never the token.
- */
-function developmentToken(dataDir: string, log: Logger): string {
-  const file = join(dataDir, 'api-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
-  const token = randomBytes(24).toString('base64url');
-  writeFileSync(file, token + '\n', { mode: 0o600 });
-  log.warn({ file }, 'BATON_API_TOKEN is not set: generated a development API token; read it from this file');
-  return token;
 }

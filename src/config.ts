@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { resolve } from 'node:path';
 import { ConfigError, type ErrorDetail } from './errors.js';
+import { apiTokenProblem } from './apiToken.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -21,9 +22,15 @@ const envSchema = z.object({
     message: 'must start with postgresql:// (leave it unset to use the embedded database)',
   }),
   BATON_DATA_DIR: optionalString,
-  BATON_API_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
-    message: 'must be at least 16 characters',
-  }),
+  // Not trimmed, and set-but-empty is an error rather than "unset": a token is used exactly as
+  // given, and a blank one must never fall back to something the deployer did not choose.
+  BATON_API_TOKEN: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      const problem = v === undefined ? undefined : apiTokenProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   BATON_PLAYBOOK: z.string().default('playbook.yml'),
   LOG_LEVEL: z.enum(logLevels, { message: `must be one of ${logLevels.join(', ')}` }).default('info'),
   NODE_ENV: z.string().default('development'),

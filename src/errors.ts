@@ -131,16 +131,30 @@ export class PlaybookError extends BatonError {
   }
 }
 
-/** Environment configuration problems, all of them at once. */
+/**
+ * Configuration problems, all of them at once. `intro` says what to fix when it is not the
+ * environment (e.g. a file in the data directory); each detail's path names the variable or file.
+ */
 export class ConfigError extends BatonError {
   readonly code = 'invalid_config';
   readonly httpStatus = 500;
-  constructor(details: ErrorDetail[]) {
-    super(
-      'Baton cannot start; fix these environment variables:\n' +
-        details.map((d) => `  - ${d.path}: ${d.message}`).join('\n'),
-      details,
-    );
+  constructor(details: ErrorDetail[], intro = 'Baton cannot start; fix these environment variables:') {
+    super(intro + '\n' + details.map((d) => `  - ${d.path}: ${d.message}`).join('\n'), details);
+  }
+}
+
+/**
+ * Another Baton that is still running holds the data directory's lock: a second writer on one
+ * embedded database would corrupt it, so this one does not start. The message is the whole story.
+ */
+export class DataDirInUseError extends BatonError {
+  readonly code = 'data_dir_in_use';
+  readonly httpStatus = 500;
+  constructor(
+    readonly pid: number,
+    readonly dir: string,
+  ) {
+    super(`another Baton (pid ${pid}) is using ${dir}`);
   }
 }
 

@@ -75,6 +75,13 @@ describe('Teams tenants', () => {
   it('requires an API token in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/BATON_API_TOKEN: is required when NODE_ENV=production/);
   });
+
+  it('refuses a set but blank API token instead of treating it as unset (issue #15)', () => {
+    // Before: trimmed to undefined, so development silently generated a token and production said "required".
+    expect(() => loadConfig({ BATON_API_TOKEN: '' })).toThrow(/BATON_API_TOKEN: is empty/);
+    expect(() => loadConfig({ NODE_ENV: 'production', BATON_API_TOKEN: '   ' })).toThrow(/BATON_API_TOKEN: is only whitespace/);
+    expect(() => loadConfig({ BATON_API_TOKEN: ' abcdefghijklmnopq ' })).toThrow(/BATON_API_TOKEN: may contain only visible ASCII characters/);
+  });
 });
 
 describe('the process entry', () => {
@@ -87,6 +94,12 @@ describe('the process entry', () => {
     expect(r.stderr).toContain('Baton cannot start; fix these environment variables:');
     expect(r.stderr).toContain('  - PORT:');
     expect(r.stderr).toContain('  - LOG_LEVEL: must be one of');
+  });
+
+  it('exits non-zero naming BATON_API_TOKEN when it is whitespace only', () => {
+    const r = run({ BATON_API_TOKEN: '\u00a0'.repeat(20) });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('  - BATON_API_TOKEN: is only whitespace');
   });
 
   it('exits non-zero naming the path of a playbook problem', () => {

@@ -3,7 +3,6 @@
  * Slack (/slack/events) and Teams (/api/messages) adapters. Every error leaves as JSON
  * `{ error: { code, message, details? } }`, including the framework's own refusals.
  */
-import { timingSafeEqual } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Database } from '../store/database.js';
 import type { Logger } from '../logger.js';
@@ -17,6 +16,7 @@ import { refuseDeepJson } from '../untrusted.js';
 import { handoffListQuery, kpiQuery, parseQuery } from './query.js';
 import { INTEGRATION } from '../domain/policy.js';
 import { viewHandoff } from '../access.js';
+import { tokensMatch } from '../apiToken.js';
 
 export interface HttpDeps {
   service: HandoffService;
@@ -172,15 +172,13 @@ function handoffId(raw: string | string[] | undefined): number {
 }
 
 function bearerAuth(token: string): RequestHandler {
-  const expected = Buffer.from(token);
   return (req, _res, next) => {
     const header = req.get('authorization') ?? '';
-    const m = /^Bearer\s+(.+)$/i.exec(header);
+    // ASCII spaces only, and no trim(): \s and trim() also take U+00A0 and other Unicode spaces,
+    // which once turned "Bearer <U+00A0>" into an empty token that matched an empty one.
+    const m = /^Bearer +(.+)$/i.exec(header);
     if (!m) return next(new UnauthorizedError('Missing bearer token: send "Authorization: Bearer <BATON_API_TOKEN>".'));
-    const given = Buffer.from(m[1]!.trim());
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return next(new UnauthorizedError('The bearer token is not valid for this Baton.'));
-    }
+    if (!tokensMatch(m[1]!, token)) return next(new UnauthorizedError('The bearer token is not valid for this Baton.'));
     next();
   };
 }

@@ -22,6 +22,11 @@ export interface Database {
 }
 
 export interface OpenDatabaseOptions {
+  /**
+   * On-disk PGlite only: false starts it the way PGlite does by default (fsync off), which loses
+   * committed transactions on a power cut. Only the durability benchmark compares with it.
+   */
+  durable?: boolean;
   /** postgresql://… ; when absent the embedded database is used. */
   url?: string | undefined;
   /** PGlite data directory, or "memory://" for a throw-away database (tests). */
@@ -31,16 +36,32 @@ export interface OpenDatabaseOptions {
 }
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
-  return opts.url ? openPostgres(opts.url, opts.poolSize ?? 10) : openPglite(opts.dataDir);
+  return opts.url ? openPostgres(opts.url, opts.poolSize ?? 10) : openPglite(opts.dataDir, opts.durable ?? true);
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+/**
+ * PGlite's start parameters. Its defaults include `-F` (fsync off). On disk, a commit must reach
+ * the disk before Baton answers 201, but on Node PGlite has no working fsync (Emscripten's NODEFS
+ * lacks it and its fdatasync does nothing), so fsync=on alone changes nothing: with
+ * wal_sync_method=open_datasync PostgreSQL opens each WAL segment with O_DSYNC instead, and every
+ * WAL write returns only once it is on the disk (open_sync crashes PGlite). In memory there is no
+ * disk to reach, and tests keep their speed.
+ */
+export function pgliteStartParams(onDisk: boolean, durable = true): string[] {
   // PostgreSQL's default buffer pool (128 MB) lives in this process's memory here and fills as pages
   // are read; the data files are read through the operating system's cache anyway. 32 MB keeps the
   // embedded database's share of Baton's memory down without more disk reads for installations
   // that fit PGlite.
-  const db = new PGlite(dataDir, { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'] });
+  const common = ['-c', 'shared_buffers=32MB'];
+  if (!onDisk || !durable) return [...PGlite.defaultStartParams, ...common];
+  return [...PGlite.defaultStartParams.filter((p) => p !== '-F'), ...common, '-c', 'fsync=on', '-c', 'wal_sync_method=open_datasync'];
+}
+
+async function openPglite(dataDir: string, durable: boolean): Promise<Database> {
+  const onDisk = !dataDir.startsWith('memory://');
+  // 0700 from the start; PGlite's own files are tightened once it is open (src/store/dataDir.ts).
+  if (onDisk) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = new PGlite(dataDir, { startParams: pgliteStartParams(onDisk, durable) });
   await db.waitReady;
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
   return {
