@@ -9,6 +9,8 @@
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consolePlugin, createConsolePlugin } from '../../../bots/console/plugin.js';
 import { SESSION_COOKIE } from '../../../bots/console/gate.js';
@@ -344,6 +346,53 @@ describe('console login', () => {
     expect(refused.stderr).toContain('refused the API token');
     expect(refused.stdout).toBe('');
   });
+});
+
+describe('the start-up link', () => {
+  it('npm start prints a single-use link (a log line and a plain line); it opens the console once', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'baton-console-start-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bots/main.ts'], {
+      cwd: process.cwd(),
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', BATON_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', BATON_API_TOKEN: TEST_TOKEN, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    try {
+      const link = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no sign-in link within 90 s; stdout: ${stdout}\nstderr: ${stderr}`)), 90_000);
+        child.stdout.on('data', (c: Buffer) => {
+          stdout += c.toString();
+          // The plain line: the link alone, indented, for a person to click.
+          const m = /^ +(http:\/\/127\.0\.0\.1:\d+\/console\/login\?token=[A-Za-z0-9_-]{32,})$/m.exec(stdout);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`Baton exited (${code}) before printing a link; stderr: ${stderr}`)));
+      });
+      // The log line carries the same link.
+      const logged = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { link?: string });
+      expect(logged.some((l) => l.link === link)).toBe(true);
+      const port = Number(new URL(link).port);
+      const first = await raw(port, 'GET', pathOf(link));
+      expect(first.status).toBe(303);
+      expect(first.headers.location).toBe('/console');
+      expect((await raw(port, 'GET', '/console', { cookie: cookieOf(first) })).status).toBe(200);
+      const second = await raw(port, 'GET', pathOf(link));
+      expect(second.status).toBe(401);
+      expect(second.body).toContain('already been used');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('console login behind https', () => {
