@@ -4,6 +4,9 @@ import { createLogger } from '../src/logger.js';
 import { startBaton } from '../src/app.js';
 import { BatonError } from '../src/errors.js';
 import { platformPlugins } from './platforms.js';
+import { consolePlugin, createConsolePlugin } from './console/plugin.js';
+import { ConsoleSessions } from './console/sessions.js';
+import { loginLink } from './console/login.js';
 
 async function main(): Promise<void> {
   let config;
@@ -14,22 +17,30 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const log = createLogger(config.logLevel);
+  // The console's sign-in state is made here so the start-up link below can be minted in it.
+  const consoleSessions = new ConsoleSessions();
+  const plugins = platformPlugins.map((p) => (p === consolePlugin ? createConsolePlugin({ sessions: consoleSessions }) : p));
   let baton;
   try {
-    baton = await startBaton({ config, log, plugins: platformPlugins });
+    baton = await startBaton({ config, log, plugins });
   } catch (err) {
     if (err instanceof BatonError) log.fatal(err.userMessage);
     else log.fatal({ err }, 'Baton failed to start');
     process.exit(1);
   }
   if (config.console) {
-    // Without Slack or Teams there is nothing else to look at: say where the console is.
-    const consoleUrl = `${baton.url}/console`;
-    const remote = config.host !== '127.0.0.1' && config.host !== 'localhost' && config.host !== '::1';
+    // Like Jupyter: a single-use sign-in link, in the log and as a plain line for the person at the
+    // terminal. It opens the console once, in one browser; `npm run console:link` makes another.
+    const { token, expiresAt } = consoleSessions.issueLink();
+    const link = loginLink(config.publicUrl ?? baton.url, token);
     log.info(
-      { url: consoleUrl, ...(remote ? { fromAnotherMachine: `http://<this host>:${baton.port}/console?token=<BATON_API_TOKEN${config.apiToken ? '' : ` from ${config.dataDir}/api-token`}>` } : {}) },
-      config.slack || config.teams ? `Local console: ${consoleUrl}` : `No Slack or Teams credentials: try Baton in the local console at ${consoleUrl}`,
+      { link, expiresAt, another: 'npm run console:link' },
+      config.slack || config.teams ? 'Console sign-in link (works once)' : 'No Slack or Teams credentials: try Baton in the console; sign in with this link (works once)',
     );
+    const elsewhere = !config.publicUrl && !['127.0.0.1', 'localhost', '::1'].includes(config.host)
+      ? '    From another machine: put this host\'s address in place of 127.0.0.1 (better: serve Baton over https and set BATON_PUBLIC_URL).\n\n'
+      : '';
+    process.stdout.write(`\n    Baton console — open this link to sign in (it works once; npm run console:link makes another):\n\n        ${link}\n\n${elsewhere}`);
   }
   let stopping = false;
   const stop = async (signal: string) => {

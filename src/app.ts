@@ -59,6 +59,8 @@ export interface BatonOptions {
 /** What the core hands a platform adapter. */
 export interface CoreContext {
   config: Config;
+  /** The settled API token (BATON_API_TOKEN or the generated file, checked by src/apiToken.ts). */
+  apiToken: string;
   service: HandoffService;
   /** KPIs, timelines and digests for commands and digest delivery. */
   reports: Reports;
@@ -159,7 +161,7 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
 
   const plugins: Plugin[] = [];
   for (const factory of opts.plugins ?? []) {
-    const plugin = await factory({ config, service, reports, platformStore: new PlatformStore(db, clock), db, outbox, clock, log, jobs });
+    const plugin = await factory({ config, apiToken, service, reports, platformStore: new PlatformStore(db, clock), db, outbox, clock, log, jobs });
     if (!plugin) continue;
     plugins.push(plugin);
     for (const c of plugin.consumers ?? []) outbox.register(c);

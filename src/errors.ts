@@ -110,6 +110,18 @@ export class UnsupportedMediaTypeError extends BatonError {
   readonly httpStatus = 415;
 }
 
+/** Too many attempts (failed sign-ins): refused without looking; `retryAfterS` says when to try again. */
+export class TooManyRequestsError extends BatonError {
+  readonly code = 'too_many_requests';
+  readonly httpStatus = 429;
+  constructor(
+    message: string,
+    readonly retryAfterS: number,
+  ) {
+    super(message);
+  }
+}
+
 /** A dependency (the database) is down; the caller should retry later. Nothing was written. */
 export class UnavailableError extends BatonError {
   readonly code = 'unavailable';

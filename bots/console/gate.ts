@@ -1,53 +1,25 @@
 /**
- * Who may open the console: a browser on the same machine, or anyone holding the API token.
+ * Who may open the console: a browser holding a session, and nobody else.
  *
- * - Loopback: the TCP peer is 127.0.0.0/8 or ::1, the request carries no proxy header
- *   (X-Forwarded-For, Forwarded, X-Real-IP — a reverse proxy on the same host would otherwise
- *   make every visitor "local"), and the Host header names a loopback host (a DNS-rebinding page
- *   on evil.example resolving to 127.0.0.1 sends Host: evil.example).
- * - Token: `Authorization: Bearer <BATON_API_TOKEN>`, or `?token=<BATON_API_TOKEN>` once, which
- *   sets a session cookie and redirects to the same URL without the token (so it does not stay in
- *   the address bar or the history), or the form at /console/login. The cookie holds an HMAC of
- *   the token, never the token: rotating BATON_API_TOKEN ends every session.
+ * Nothing about the connection grants access — not a loopback peer address, not the Host header,
+ * not X-Forwarded-*: any same-machine forwarder (an SSH tunnel, a sidecar proxy, `kubectl
+ * port-forward`) makes a stranger look local, and headers are whatever the client writes. A
+ * session is started (login.ts) by a single-use sign-in link Baton prints at start or mints on
+ * POST /console/login-link for an API-token holder, or by the API token itself at POST
+ * /console/login. The cookie carries a random session id (never a token); sessions live in memory
+ * (sessions.ts) for 12 hours.
  *
- * State-changing requests (POST) also need `X-Baton-Console: 1` and a same-origin Origin when the
- * browser sends one: another site cannot add that header without a CORS preflight we never
- * approve, so a page elsewhere cannot make a local browser act through the console.
+ * State-changing requests (POST) also need `X-Baton-Console: 1`, a same-origin Origin when the
+ * browser sends one, and no cross-site Sec-Fetch-Site: another site cannot add that header without
+ * a CORS preflight we never approve, so a page elsewhere cannot act through a signed-in browser.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { tokensMatch } from '../../src/apiToken.js';
 import type { Request, Response } from 'express';
+import { ConsoleSessions, type SessionState } from './sessions.js';
 
 export const SESSION_COOKIE = 'baton_console';
 export const CSRF_HEADER = 'x-baton-console';
-const SESSION_MAX_AGE_S = 12 * 3600;
 
-const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-host'];
-
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (!address) return false;
-  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
-}
-
-/** "localhost", "127.x.y.z" or "[::1]", with or without a port. */
-export function isLoopbackHost(host: string | undefined): boolean {
-  if (!host) return false;
-  const h = host.trim().toLowerCase();
-  const name = h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.replace(/:\d+$/, '');
-  return name === 'localhost' || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name) || name.endsWith('.localhost');
-}
-
-export function isLocalRequest(req: Request): boolean {
-  if (!isLoopbackAddress(req.socket.remoteAddress)) return false;
-  if (PROXY_HEADERS.some((h) => req.headers[h] !== undefined)) return false;
-  return isLoopbackHost(req.headers.host);
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 function cookies(req: Request): Map<string, string> {
   const out = new Map<string, string>();
@@ -58,43 +30,83 @@ function cookies(req: Request): Map<string, string> {
   return out;
 }
 
-export type Access = 'local' | 'token' | 'session' | 'none';
+export interface ConsoleGateOptions {
+  apiToken: string;
+  /** BATON_PUBLIC_URL: https there makes the cookie Secure, and its origin is accepted for writes. */
+  publicUrl?: string | undefined;
+  sessions: ConsoleSessions;
+}
 
 export class ConsoleGate {
-  private readonly session: string;
+  readonly sessions: ConsoleSessions;
+  private readonly apiToken: string;
+  private readonly secure: boolean;
+  private readonly publicOrigin: string | undefined;
 
-  constructor(private readonly apiToken: string) {
-    this.session = createHmac('sha256', apiToken).update('baton-console-session-v1').digest('base64url');
+  constructor(options: ConsoleGateOptions) {
+    this.apiToken = options.apiToken;
+    this.sessions = options.sessions;
+    const pub = options.publicUrl ? new URL(options.publicUrl) : undefined;
+    this.secure = pub?.protocol === 'https:';
+    this.publicOrigin = pub?.origin.toLowerCase();
   }
 
-  tokenMatches(candidate: string | undefined): boolean {
-    return typeof candidate === 'string' && candidate.length > 0 && safeEqual(candidate.trim(), this.apiToken);
+  apiTokenMatches(candidate: unknown): boolean {
+    return typeof candidate === 'string' && tokensMatch(candidate, this.apiToken);
   }
 
-  access(req: Request): Access {
-    if (isLocalRequest(req)) return 'local';
-    const bearer = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '');
-    if (bearer && this.tokenMatches(bearer[1])) return 'token';
-    const cookie = cookies(req).get(SESSION_COOKIE);
-    if (cookie && safeEqual(cookie, this.session)) return 'session';
-    return 'none';
+  /** The bearer token of the request, exactly as sent after "Bearer " (undefined without one). */
+  bearer(req: Request): string | undefined {
+    const m = /^Bearer (.*)$/s.exec(req.get('authorization') ?? '');
+    return m?.[1];
+  }
+
+  sessionOf(req: Request): string | undefined {
+    return cookies(req).get(SESSION_COOKIE) || undefined;
+  }
+
+  /** Whether the request's session is valid, ended (signed out or expired), or absent. */
+  session(req: Request): SessionState {
+    return this.sessions.check(this.sessionOf(req));
+  }
+
+  /** The address failed sign-ins are counted against: the TCP peer, never a header a client writes. */
+  address(req: Request): string {
+    const a = req.socket.remoteAddress ?? 'unknown';
+    return a.startsWith('::ffff:') ? a.slice(7) : a;
   }
 
   /** Starts a session in this browser. */
-  setSession(req: Request, res: Response): void {
-    const secure = req.secure ? '; Secure' : '';
-    res.append('Set-Cookie', `${SESSION_COOKIE}=${this.session}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=${SESSION_MAX_AGE_S}${secure}`);
+  startSession(res: Response, session: string): void {
+    const maxAge = Math.round(this.sessions.sessionTtlMs / 1000);
+    res.append('Set-Cookie', `${SESSION_COOKIE}=${session}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${this.secure ? '; Secure' : ''}`);
   }
 
-  /** For POSTs: the console's own header, and no foreign Origin. */
-  sameOriginWrite(req: Request): boolean {
-    if (req.get(CSRF_HEADER) !== '1') return false;
+  endSession(req: Request, res: Response): void {
+    const session = this.sessionOf(req);
+    if (session) this.sessions.end(session);
+    res.append('Set-Cookie', `${SESSION_COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0${this.secure ? '; Secure' : ''}`);
+  }
+
+  /**
+   * For browser writes: no cross-site fetch, and an Origin (when sent) that is this page's own —
+   * the Host the browser addressed, or BATON_PUBLIC_URL. Not an access check: only a CSRF guard.
+   */
+  sameOrigin(req: Request): boolean {
+    const site = req.get('sec-fetch-site');
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
     const origin = req.get('origin');
     if (!origin) return true;
     try {
-      return new URL(origin).host.toLowerCase() === (req.headers.host ?? '').toLowerCase();
+      const o = new URL(origin);
+      return o.host.toLowerCase() === (req.headers.host ?? '').toLowerCase() || o.origin.toLowerCase() === this.publicOrigin;
     } catch {
       return false;
     }
+  }
+
+  /** For the console API's writes: the console's own header too (a form on another site cannot send it). */
+  consoleWrite(req: Request): boolean {
+    return req.get(CSRF_HEADER) === '1' && this.sameOrigin(req);
   }
 }

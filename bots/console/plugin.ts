@@ -5,11 +5,12 @@
  * nothing from a CDN: the Adaptive Cards renderer is served from node_modules).
  *
  * On by default outside production; off when NODE_ENV=production unless BATON_CONSOLE=on
- * (BATON_CONSOLE=off turns it off anywhere). Who may open it: see gate.ts.
+ * (BATON_CONSOLE=off turns it off anywhere). Who may open it: a browser with a session (gate.ts);
+ * how one signs in and out: login.ts.
  *
  * Routes (all under /console, JSON under /console/api with the app's error shape):
  *   GET  /console                          the page
- *   GET  /console/login, POST /console/login   token form (when not on loopback)
+ *   GET|POST /console/login, POST /console/logout, POST /console/login-link   see login.ts
  *   GET  /console/static/*, /console/vendor/adaptivecards.min.js
  *   GET  /console/api/bootstrap            people, transitions, platforms
  *   GET  /console/api/handoffs?status=open|all
@@ -17,7 +18,7 @@
  *   POST /console/api/handoffs/:id/actions {action, actor, reasonCode?, note?, to?, expectedVersion?}
  *   POST /console/api/demo                 {transition?, acceptMinutes?}
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
@@ -26,11 +27,12 @@ import { ForbiddenError, NotFoundError, UnauthorizedError, UnsupportedMediaTypeE
 import { projectRoot } from '../../src/store/migrate.js';
 import { CSRF_HEADER, ConsoleGate } from './gate.js';
 import { DemoHandoffs } from './demo.js';
-import { escapeHtml } from './slackHtml.js';
 import { INTEGRATION, viewerOf, type Viewer } from '../../src/domain/policy.js';
 import { assertMaySeeHandoffs } from '../../src/access.js';
+import { CONSOLE_PATH, loginRoutes } from './login.js';
+import { ConsoleSessions } from './sessions.js';
 
-export const CONSOLE_PATH = '/console';
+export { CONSOLE_PATH };
 
 export function consolePublicDir(): string {
   return join(projectRoot(), 'bots', 'console', 'public');
@@ -48,14 +50,6 @@ export function adaptiveCardsBundle(): string {
   return join(dir, 'dist', 'adaptivecards.min.js');
 }
 
-/**
- * The API token the console accepts. startBaton settles it (BATON_API_TOKEN, or the development
- * token it writes to <data dir>/api-token) before any mount runs, so reading the file here finds it.
- */
-function apiTokenOf(config: CoreContext['config']): string {
-  if (config.apiToken) return config.apiToken;
-  return readFileSync(join(config.dataDir, 'api-token'), 'utf8').trim();
-}
 
 /**
  * Who is looking at the console: whoever passed its gate holds this machine or the API token, so
@@ -85,25 +79,16 @@ const CSP = [
   "form-action 'self'",
 ].join('; ');
 
-function loginPage(message?: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Baton console — sign in</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1d1c1d}
-input{width:100%;padding:.5rem;font:inherit;box-sizing:border-box}button{margin-top:.75rem;padding:.5rem 1rem;font:inherit}
-.err{color:#b00020}code{background:#f4f4f4;padding:0 .2em}</style></head>
-<body><h1>Baton console</h1>
-<p>This console is open without a token only from the machine Baton runs on. From elsewhere, enter the API token
-(<code>BATON_API_TOKEN</code>, or in development the contents of <code>.baton-data/api-token</code>).</p>
-${message ? `<p class="err">${escapeHtml(message)}</p>` : ''}
-<form method="post" action="${CONSOLE_PATH}/login"><label for="token">API token</label>
-<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
-<button type="submit">Open the console</button></form></body></html>`;
-}
-
 export interface ConsolePluginOptions {
   /** How often the page polls for changes (ms). */
   pollMs?: number;
+  /**
+   * The sign-in state to use: bots/main.ts passes its own so it can print the start-up link.
+   * Default: a fresh one per Baton.
+   */
+  sessions?: ConsoleSessions;
+  /** The console's clock in ms (tests move it to expire sessions); ignored when `sessions` is given. */
+  now?: () => number;
 }
 
 export function createConsolePlugin(options: ConsolePluginOptions = {}): PluginFactory {
@@ -190,61 +175,45 @@ export function createConsolePlugin(options: ConsolePluginOptions = {}): PluginF
     return {
       name: 'console',
       mount(app) {
-        const gate = new ConsoleGate(apiTokenOf(core.config));
+        const gate = new ConsoleGate({ apiToken: core.apiToken, publicUrl: core.config.publicUrl, sessions: options.sessions ?? new ConsoleSessions({ now: options.now }) });
         const publicDir = consolePublicDir();
         const bundle = adaptiveCardsBundle();
         if (!existsSync(bundle)) log.warn({ bundle }, 'console: the adaptivecards package is missing; the Teams card preview will not render (npm install)');
 
         const router = express.Router();
         router.use((_req, res, next) => {
-          res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
+          // The CSP on every console answer, the sign-in page included (not only the main page).
+          res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY', 'Content-Security-Policy': CSP });
           next();
         });
 
-        router.get('/login', (_req, res) => {
-          res.type('html').send(loginPage());
-        });
-        router.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
-          const token = (req.body as Record<string, unknown> | undefined)?.token;
-          if (typeof token !== 'string' || !gate.tokenMatches(token)) {
-            log.warn({ ip: req.ip }, 'console: sign-in with a wrong token');
-            res.status(401).type('html').send(loginPage('That is not the API token of this Baton.'));
-            return;
-          }
-          gate.setSession(req, res);
-          res.redirect(303, CONSOLE_PATH);
-        });
+        router.use(loginRoutes({ gate, publicUrl: core.config.publicUrl, log }));
 
-        // Everything else needs loopback, the token or a session.
+        // Everything else needs a session. What the connection looks like (peer address, Host,
+        // X-Forwarded-*) grants nothing: a forwarder on this machine makes anyone look local.
         router.use((req: Request, res: Response, next: NextFunction) => {
-          let access = gate.access(req);
-          const queryToken = typeof req.query.token === 'string' ? req.query.token : undefined;
-          if (access === 'none' && queryToken !== undefined) {
-            if (!gate.tokenMatches(queryToken)) return next(new UnauthorizedError('The token is not valid for this Baton.'));
-            gate.setSession(req, res);
-            if (req.method === 'GET' && !req.path.startsWith('/api/')) {
-              // Drop the token from the URL now that the cookie carries the session.
-              const url = new URL(req.originalUrl, 'http://x');
-              url.searchParams.delete('token');
-              return res.redirect(303, url.pathname + url.search);
+          const state = gate.session(req);
+          if (state !== 'valid') {
+            // A page (or an asset a page asks for) goes to the sign-in page; the JSON API says what is missing.
+            if (!req.path.startsWith('/api/') && (req.method === 'GET' || req.method === 'HEAD')) {
+              return res.redirect(303, state === 'ended' ? `${CONSOLE_PATH}/login?expired` : `${CONSOLE_PATH}/login`);
             }
-            access = 'token';
+            return next(
+              new UnauthorizedError(
+                state === 'ended'
+                  ? 'Your console session has ended (signed out, or 12 hours passed): sign in again at /console/login.'
+                  : 'There is no console session: sign in at /console/login (open the link Baton printed at start, run "npm run console:link", or enter the API token).',
+              ),
+            );
           }
-          if (access === 'none') {
-            if (req.method === 'GET' && !req.path.startsWith('/api/')) {
-              res.status(401).type('html').send(loginPage());
-              return;
-            }
-            return next(new UnauthorizedError('The console needs the API token from another machine: send "Authorization: Bearer <BATON_API_TOKEN>" or open /console?token=<BATON_API_TOKEN> once.'));
-          }
-          if (req.method === 'POST' && !gate.sameOriginWrite(req)) {
-            return next(new ForbiddenError(`Console writes need the "${CSRF_HEADER}: 1" header and a same-origin request.`));
+          if (req.method === 'POST' && !gate.consoleWrite(req)) {
+            return next(new ForbiddenError(`Console writes need the "${CSRF_HEADER}: 1" header and a same-origin request (no cross-site Origin or Sec-Fetch-Site).`));
           }
           next();
         });
 
         router.get('/', (_req, res) => {
-          res.set('Content-Security-Policy', CSP).type('html').sendFile(join(publicDir, 'index.html'));
+          res.type('html').sendFile(join(publicDir, 'index.html'));
         });
         router.use('/static', express.static(publicDir, { index: false, redirect: false }));
         router.get('/vendor/adaptivecards.min.js', (_req, res, next) => {

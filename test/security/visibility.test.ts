@@ -21,10 +21,10 @@ import { CARD_ACTIONS, SLACK_VIEWS, encodeSlackButtonValue } from '../../blocks/
 import { MODAL_INPUTS } from '../../blocks/slack/modals.js';
 import { consolePlugin } from '../../bots/console/plugin.js';
 import { parsePlaybook } from '../../src/playbook/load.js';
-import { TEST_TOKEN } from '../helpers/baton.js';
 import { sleep, until } from '../reliability/helpers.js';
 import { intakeBody, reliabilityPlaybookYaml, slackChannel, slackUser, teamsUser } from '../reliability/playbook.js';
 import { FORM, teamsFrom, teamsInvoke, teamsMessage, teamsPersonal, useInstalledRig } from '../reliability/platforms.js';
+import { signIn } from '../bots/console/signIn.js';
 
 jest.setTimeout(180_000);
 
@@ -341,8 +341,11 @@ async function viaTeams(who: Exclude<Who, 'foreign'>): Promise<{ outcome: Outcom
  * How the test reaches the console: with the API token, which its gate accepts from anywhere.
  * The one line to change when the console's sign-in changes.
  */
+/** The console as an operator reaches it: signed in through a single-use link (test/bots/console/signIn.ts). */
+let consoleCookie: string | undefined;
 async function consoleRequest(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  return rig.baton.api(method, `/console${path}`, body, { authorization: `Bearer ${TEST_TOKEN}`, 'x-baton-console': '1' });
+  consoleCookie ??= await signIn(rig.baton);
+  return rig.baton.api(method, `/console${path}`, body, { cookie: consoleCookie, 'x-baton-console': '1' });
 }
 
 /** The persona the console previews a handoff as (`?as=`), and the actor its buttons send. */

@@ -36,6 +36,8 @@
       init.body = JSON.stringify(body);
     }
     return fetch('/console/api' + path, init).then(function (res) {
+      // The session ended (signed out elsewhere, 12 hours passed, Baton restarted): back to sign-in.
+      if (res.status === 401) window.location.assign('/console/login?expired');
       return res.text().then(function (text) {
         var json = null;
         try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
@@ -182,6 +184,10 @@
       state.filter = e.target.value;
       localStorage.setItem('baton.filter', state.filter);
       refreshList(true);
+    });
+    $('#sign-out').addEventListener('click', function () {
+      fetch('/console/logout', { method: 'POST', headers: { accept: 'application/json', 'x-baton-console': '1' }, credentials: 'same-origin' })
+        .then(function () { window.location.assign('/console/login?signed-out'); });
     });
     $('#new-demo').addEventListener('click', function () {
       var btn = $('#new-demo');

@@ -17,6 +17,7 @@ import { consolePlugin } from '../../../bots/console/plugin.js';
 import { exampleRequest } from '../../../src/playbook/packet.js';
 import { startTestBaton, type TestBaton } from '../../helpers/baton.js';
 import { launchTestBrowser } from '../../helpers/browser.js';
+import { signInBrowser } from './signIn.js';
 
 jest.setTimeout(120_000);
 
@@ -32,6 +33,8 @@ describe('the console in Chromium', () => {
     baton = await startTestBaton({ plugins: [consolePlugin] });
     profile = mkdtempSync(join(tmpdir(), 'baton-chromium-'));
     ({ context } = await launchTestBrowser(profile, { width: 1500, height: 1100 }));
+    // As a person does: open a single-use sign-in link; the session cookie then carries every page.
+    await signInBrowser(baton, context);
     page = context.pages()[0] ?? (await context.newPage());
   });
 
@@ -134,5 +137,15 @@ describe('the console in Chromium', () => {
     await page.locator('#toast.error').waitFor();
     await expect(page.locator('#toast').innerText()).resolves.toContain(`${h.ownerName} (owner)`);
     expect((await baton.service.get(h.id)).status).toBe('routed');
+  });
+
+  it('Sign out ends the session: the page goes to the sign-in page and /console asks to sign in again', async () => {
+    await page.goto(`${baton.url}/console`);
+    await page.locator('#sign-out').click();
+    await page.waitForURL('**/console/login?signed-out');
+    await expect(page.locator('body').innerText()).resolves.toContain('You signed out');
+    await page.goto(`${baton.url}/console`);
+    expect(new URL(page.url()).pathname).toBe('/console/login');
+    expect((await context!.cookies(baton.url + '/console')).some((c) => c.name === 'baton_console')).toBe(false);
   });
 });

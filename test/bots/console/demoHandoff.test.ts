@@ -9,14 +9,18 @@ import { demoPlaybook, demoTimings } from '../../../bots/console/demo.js';
 import { exampleRequest } from '../../../src/playbook/packet.js';
 import { startTestBaton, type TestBaton } from '../../helpers/baton.js';
 import { waitFor } from '../../helpers/wait.js';
+import { signIn } from './signIn.js';
 
 jest.setTimeout(90_000);
 
 
 describe('demo handoffs', () => {
   let baton: TestBaton;
+  /** The console needs a session: signed in once, as a person would, through a single-use link. */
+  let cookie: string;
   beforeAll(async () => {
     baton = await startTestBaton({ plugins: [consolePlugin], jobs: { processEveryMs: 250, lockLifetimeMs: 1500 } });
+    cookie = await signIn(baton);
   });
   afterAll(async () => {
     await baton?.stop();
@@ -24,7 +28,7 @@ describe('demo handoffs', () => {
 
   // JSON answers are read loosely, as in test/helpers/baton.ts.
   const post = async (path: string, body: unknown): Promise<{ status: number; json: any }> => {
-    const res = await fetch(`${baton.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-baton-console': '1' }, body: JSON.stringify(body) });
+    const res = await fetch(`${baton.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-baton-console': '1', cookie }, body: JSON.stringify(body) });
     return { status: res.status, json: await res.json() };
   };
 
@@ -38,7 +42,7 @@ describe('demo handoffs', () => {
 
     // The timers the console shows: nudges at 50%/80%, the breach, the next step, the reassignment.
     const detail = await waitFor('the five timers', async () => {
-      const d = (await (await fetch(`${baton.url}/console/api/handoffs/${id}`)).json()) as { demo: boolean; timers: { step: string; runAt: string }[] };
+      const d = (await (await fetch(`${baton.url}/console/api/handoffs/${id}`, { headers: { cookie } })).json()) as { demo: boolean; timers: { step: string; runAt: string }[] };
       return d.timers.length === 5 ? d : undefined;
     }, 10_000, 200);
     const t0 = new Date(view.createdAt).getTime();

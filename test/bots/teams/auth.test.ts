@@ -98,7 +98,7 @@ describe('configuration', () => {
   it('without MICROSOFT_APP_ID the plugin is off with one log line, so /api/messages is never mounted (never an anonymous endpoint)', async () => {
     const lines: string[] = [];
     const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
-    const plugin = await teamsPlugin({ config: loadConfig({}), service: rig.baton.service, reports: rig.baton.reports, jobs: rig.baton.jobs, platformStore: store, db: rig.baton.db, outbox: rig.baton.outbox, clock: systemClock, log });
+    const plugin = await teamsPlugin({ config: loadConfig({}), apiToken: rig.baton.apiToken, service: rig.baton.service, reports: rig.baton.reports, jobs: rig.baton.jobs, platformStore: store, db: rig.baton.db, outbox: rig.baton.outbox, clock: systemClock, log });
     expect(plugin).toBeUndefined();
     expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['Microsoft Teams is disabled: set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to connect it']);
   });
