@@ -448,8 +448,8 @@ export class HandoffService {
   // -------------------------------------------------------------------------------------------
   // Actions
 
-  /** Applies a user's action. `actor` is a person id, email or platform user id. */
-  async act(handoffId: number, body: unknown): Promise<HandoffView> {
+  /** Applies a user's action. `actor` is a person id, email or platform user id. `inTransaction`: see ApplyArgs. */
+  async act(handoffId: number, body: unknown, opts: Pick<ApplyArgs, 'inTransaction'> = {}): Promise<HandoffView> {
     const req = parseWith(actionSchema, body, 'action request');
     const actor = this.directory.find(req.actor);
     if (!actor) {
@@ -457,7 +457,7 @@ export class HandoffService {
         { path: 'actor', message: `no person "${req.actor}" in the playbook` },
       ], 'unknown_actor');
     }
-    return this.apply(handoffId, req.action, actor.id, req);
+    return this.apply(handoffId, req.action, actor.id, { ...req, ...opts });
   }
 
   /**
