@@ -29,7 +29,7 @@ export function startSlackAdapter(slack: NonNullable<CoreContext['config']['slac
   const identity: { botId?: string; botUserId?: string } = {};
   const socketMode = Boolean(appToken);
   // Clicks over HTTP are stored before they are acknowledged (Socket Mode, for development, is not).
-  const inbox = socketMode ? undefined : new PlatformInbox(db, clock, SLACK_PLATFORM);
+  const inbox = socketMode ? undefined : new PlatformInbox(db, clock, SLACK_PLATFORM, { leaseMs: options.inbox?.leaseMs });
   // Test only: the crash after a click's ack that the inbox exists for, made on purpose (never in production).
   const crashAfterClickAck = config.env.BATON_TEST_CRASH_AFTER_CLICK_ACK === '1' && !config.production;
   if (crashAfterClickAck) log.warn('BATON_TEST_CRASH_AFTER_CLICK_ACK=1: this process kills itself after acknowledging a Slack click (a test knob)');
@@ -75,6 +75,7 @@ export function startSlackAdapter(slack: NonNullable<CoreContext['config']['slac
         recovery = startInboxRecovery({
           inbox,
           log,
+          everyMs: options.inbox?.recoveryEveryMs,
           replay: (payload, inboxId) => app.processEvent({ body: payload as Record<string, unknown>, ack: async () => {}, customProperties: { inboxId } }),
         });
       }
