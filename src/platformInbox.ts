@@ -56,6 +56,7 @@ interface Pending {
 export class PlatformInbox {
   private queue: Pending[] = [];
   private flushing = false;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly db: Database,
@@ -102,6 +103,17 @@ export class PlatformInbox {
       }
     }
     this.flushing = false;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /**
+   * Resolves when no store is queued or in flight. The receiver handles a stored click only then:
+   * on PGlite's one session, a click's transaction started first would hold the stores (and so
+   * the acknowledgements) of the clicks that arrived with it behind its own statements.
+   */
+  idle(): Promise<void> {
+    if (!this.flushing) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private async insert(batch: Pending[]): Promise<StoredClick[]> {

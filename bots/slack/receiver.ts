@@ -102,8 +102,9 @@ export class BatonSlackReceiver implements Receiver {
         try {
           stored = await inbox.store(clickKey(body, raw), storedPayload(body));
         } catch (err) {
-          // Never acknowledge what is not stored: a 503 makes Slack retry the click.
-          log.error({ err: err instanceof Error ? err.message : String(err) }, 'Slack: could not store a click; answered 503 so Slack retries it');
+          // Never acknowledge what is not stored: a 503 makes Slack show the person that the click
+          // failed (and a retrying client re-send it), instead of a 200 for a click that may be lost.
+          log.error({ err: err instanceof Error ? err.message : String(err) }, 'Slack: could not store a click; answered 503');
           res.status(503).json({ error: { code: 'unavailable', message: 'Baton could not store this click; please retry.' } });
           return;
         }
@@ -157,6 +158,8 @@ export class BatonSlackReceiver implements Receiver {
       // An answered click's work waits for the next turn of the event loop, so the requests that
       // arrived meanwhile (other clicks) are read and answered first.
       if (acked) await new Promise((r) => setImmediate(r));
+      // Acknowledgements first: the clicks of a burst are all stored (and answered) before any is handled.
+      if (inboxId !== undefined) await this.opts.inbox!.idle();
       await this.app.processEvent(event);
       // Handled (applied, refused, or nothing to apply): the inbox's recovery must not replay it.
       // A failure here leaves the row to recovery, whose replay finds it applied or re-refuses it.
