@@ -5,6 +5,8 @@
  *   npm run bench                 full run (see BENCHMARKS.md for the latest numbers)
  *   npm run bench -- --quick      ≤ 1-minute smoke run for CI: checks the harness, not the targets
  *   options: --only pglite|postgres   --timers <N>   --kpi-handoffs <N>
+ *   npm run bench -- --clicks 100 click→ack only: N cards posted at 50/s, then N concurrent clicks
+ *                                (before/after comparisons of the click path, e.g. the click inbox)
  *
  * Runs on the embedded PGlite (in memory) and on PostgreSQL (DATABASE_URL, default
  * postgresql://postgres@127.0.0.1:5432/test, in a throw-away schema `bench_…` dropped afterwards).
@@ -56,16 +58,20 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     timers: { type: 'string' },
     'kpi-handoffs': { type: 'string' },
+    clicks: { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
 });
 const QUICK = args.quick;
+/** --clicks N: only the click→ack phase (and the intakes it needs). */
+const CLICKS_ONLY = args.clicks ? Number(args.clicks) : undefined;
 const VERBOSE = args.verbose;
 const CFG = QUICK
   ? { warmup: 5, load1Ms: 500, steps: [] as number[], stepMs: 0, drainMs: 20_000, insertMs: 1000, clicks: 25, timers: 2000, probes: 10, probeSpanMs: 1000, probeAheadMs: [300, 1000], timerWaitMs: 4000, kpiHandoffs: 20_000, kpiRuns: 2 }
   : { warmup: 20, load1Ms: 10_000, steps: [50, 100, 150, 200, 300, 400, 500], stepMs: 5000, drainMs: 90_000, insertMs: 5000, clicks: 100, timers: 100_000, probes: 200, probeSpanMs: 15_000, probeAheadMs: [300, 8000], timerWaitMs: 40_000, kpiHandoffs: 1_000_000, kpiRuns: 5 };
 if (args.timers) CFG.timers = Number(args.timers);
 if (args['kpi-handoffs']) CFG.kpiHandoffs = Number(args['kpi-handoffs']);
+if (CLICKS_ONLY) Object.assign(CFG, { clicks: CLICKS_ONLY, load1Ms: Math.ceil(CLICKS_ONLY / 50) * 1000 + 1000, steps: [], insertMs: 0 });
 const PG_BASE = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const API_TOKEN = `bench-${randomBytes(12).toString('hex')}`;
 const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
@@ -267,11 +273,11 @@ async function batonBench(target: Target): Promise<void> {
     let acceptedN = 0;
     for (const id of clickIds) if ((await b.service.get(id, { events: false })).status === 'accepted') acceptedN++;
 
-    row({ section: '1 intake→card @50/s', db: T, metric: `p50 / p99 (n=${p1.carded}/${p1.offered}; HTTP 201 alone: p50 ${ms(p1.http.p50)}, p99 ${ms(p1.http.p99)})`, value: `${ms(p1.p50)} / ${ms(p1.p99)}`, baseline: '', ratio: '', target: 'p99 ≤ 50 ms', met: verdict(p1.p99 <= 50), load: p1.load });
-    row({ section: '1 max sustained intake', db: T, metric: QUICK ? 'not stepped in --quick' : `p99 < 250 ms (${stepNotes.join(', ')})`, value: QUICK ? '—' : best ? `${best}/s` : `< ${CFG.steps[0]}/s`, baseline: `${Math.round(insertRate)} INSERT/s`, ratio: `${QUICK ? '' : `${((best / insertRate) * 100).toFixed(1)} %; `}card throughput at 50/s: ${p1.cardRate.toFixed(1)}/s = ${((p1.cardRate / insertRate) * 100).toFixed(1)} %`, target: '≥ 300/s', met: verdict(best >= 300), load: insLoad });
+    if (!CLICKS_ONLY) row({ section: '1 intake→card @50/s', db: T, metric: `p50 / p99 (n=${p1.carded}/${p1.offered}; HTTP 201 alone: p50 ${ms(p1.http.p50)}, p99 ${ms(p1.http.p99)})`, value: `${ms(p1.p50)} / ${ms(p1.p99)}`, baseline: '', ratio: '', target: 'p99 ≤ 50 ms', met: verdict(p1.p99 <= 50), load: p1.load });
+    if (!CLICKS_ONLY) row({ section: '1 max sustained intake', db: T, metric: QUICK ? 'not stepped in --quick' : `p99 < 250 ms (${stepNotes.join(', ')})`, value: QUICK ? '—' : best ? `${best}/s` : `< ${CFG.steps[0]}/s`, baseline: `${Math.round(insertRate)} INSERT/s`, ratio: `${QUICK ? '' : `${((best / insertRate) * 100).toFixed(1)} %; `}card throughput at 50/s: ${p1.cardRate.toFixed(1)}/s = ${((p1.cardRate / insertRate) * 100).toFixed(1)} %`, target: '≥ 300/s', met: verdict(best >= 300), load: insLoad });
     row({ section: `2 click→ack ×${clickIds.length} concurrent`, db: T, metric: `p50 / p99 (accepted ${acceptedN}/${clickIds.length})`, value: `${ms(clickStats.p50)} / ${ms(clickStats.p99)}`, baseline: 'Slack: 3000 ms', ratio: `${((clickStats.p99 / 3000) * 100).toFixed(1)} % of it`, target: 'p99 ≤ 100 ms', met: verdict(clickStats.p99 <= 100), load: clickLoad });
-    row({ section: '5 RSS idle', db: T, metric: 'bench process (Baton + fake Slack)', value: `${Math.round(rssIdle / 2 ** 20)} MB`, baseline: '', ratio: '', target: '≤ 150 MB', met: verdict(rssIdle <= 150 * 2 ** 20), load: idleLoad });
-    row({ section: '5 RSS under load 1', db: T, metric: 'peak during 50 req/s', value: `${Math.round(rssPeak / 2 ** 20)} MB`, baseline: '', ratio: '', target: '≤ 300 MB', met: verdict(rssPeak <= 300 * 2 ** 20), load: p1.load });
+    if (!CLICKS_ONLY) row({ section: '5 RSS idle', db: T, metric: 'bench process (Baton + fake Slack)', value: `${Math.round(rssIdle / 2 ** 20)} MB`, baseline: '', ratio: '', target: '≤ 150 MB', met: verdict(rssIdle <= 150 * 2 ** 20), load: idleLoad });
+    if (!CLICKS_ONLY) row({ section: '5 RSS under load 1', db: T, metric: 'peak during 50 req/s', value: `${Math.round(rssPeak / 2 ** 20)} MB`, baseline: '', ratio: '', target: '≤ 300 MB', met: verdict(rssPeak <= 300 * 2 ** 20), load: p1.load });
   } finally {
     await baton?.close().catch((err: unknown) => problems.push(`${T}: Baton did not close: ${String(err)}`));
     await close();
@@ -457,9 +463,9 @@ async function main(): Promise<void> {
       }
     };
     await section('intake, clicks, memory', () => batonBench(t));
-    await section(`SLA timers (${CFG.timers.toLocaleString('en')} pending)`, () => timersBench(t));
+    if (!CLICKS_ONLY) await section(`SLA timers (${CFG.timers.toLocaleString('en')} pending)`, () => timersBench(t));
   }
-  if (pgUp && args.only !== 'pglite') {
+  if (pgUp && args.only !== 'pglite' && !CLICKS_ONLY) {
     const t0 = Date.now();
     process.stdout.write(`· PostgreSQL: weekly KPIs over ${CFG.kpiHandoffs.toLocaleString('en')} handoffs… `);
     try {

@@ -452,8 +452,8 @@ export class HandoffService {
   // -------------------------------------------------------------------------------------------
   // Actions
 
-  /** Applies a user's action. `actor` is a person id, email or platform user id. */
-  async act(handoffId: number, body: unknown): Promise<HandoffView> {
+  /** Applies a user's action. `actor` is a person id, email or platform user id. `inTransaction`: see ApplyArgs. */
+  async act(handoffId: number, body: unknown, opts: Pick<ApplyArgs, 'inTransaction'> = {}): Promise<HandoffView> {
     const req = parseWith(actionSchema, body, 'action request');
     const actor = this.directory.find(req.actor);
     if (!actor) {
@@ -463,7 +463,7 @@ export class HandoffService {
     }
     const viewer = viewerOf(actor);
     if (viewer.kind !== 'person') throw new NotInDirectoryError(`${actor.name} is inactive in the playbook, so they can't act on handoffs. A playbook admin can reactivate them: ${this.policy.whoCanHelp()}.`, 'inactive_actor');
-    return this.apply(handoffId, req.action, actor.id, req);
+    return this.apply(handoffId, req.action, actor.id, { ...req, ...opts });
   }
 
   /**

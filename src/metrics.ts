@@ -292,9 +292,9 @@ export function instrumentService(service: HandoffService, metrics: Metrics): vo
   };
 
   const act = service.act.bind(service);
-  service.act = async (handoffId, body) => {
+  service.act = async (handoffId, body, opts) => {
     try {
-      return await act(handoffId, body);
+      return await act(handoffId, body, opts);
     } catch (err) {
       if (!(typeof err === 'object' && err !== null && counted.has(err))) {
         const a = field(body, 'action');

@@ -11,12 +11,13 @@ import { boltLogger } from './logger.js';
 import { BatonSlackReceiver, SLACK_EVENTS_PATH } from './receiver.js';
 import { ChannelPacer, gatewayClient, interactiveClientOptions, normaliseApiUrl, toDeliveryError } from './api.js';
 import { SlackUserMapper } from './users.js';
-import { SlackGateway } from './gateway.js';
+import { SLACK_PLATFORM, SlackGateway } from './gateway.js';
 import { registerListeners } from './listeners.js';
 import { SlackDigestDelivery } from './digest.js';
 import type { SlackPluginOptions } from './plugin.js';
+import { PlatformInbox, startInboxRecovery, type InboxRecovery } from '../../src/platformInbox.js';
 
-export function startSlackAdapter(slack: NonNullable<CoreContext['config']['slack']>, { service, reports, platformStore, clock }: CoreContext, log: Logger, options: SlackPluginOptions): Plugin {
+export function startSlackAdapter(slack: NonNullable<CoreContext['config']['slack']>, { config, service, reports, platformStore, db, clock }: CoreContext, log: Logger, options: SlackPluginOptions): Plugin {
   const { botToken, signingSecret, appToken, apiUrl } = slack;
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const logger = boltLogger(log);
@@ -27,7 +28,12 @@ export function startSlackAdapter(slack: NonNullable<CoreContext['config']['slac
   // The bot's own ids are only needed to ignore its own events; learn them once, never on the request path.
   const identity: { botId?: string; botUserId?: string } = {};
   const socketMode = Boolean(appToken);
-  const httpReceiver = socketMode ? undefined : new BatonSlackReceiver({ signingSecret, clock, log });
+  // Clicks over HTTP are stored before they are acknowledged (Socket Mode, for development, is not).
+  const inbox = socketMode ? undefined : new PlatformInbox(db, clock, SLACK_PLATFORM, { leaseMs: options.inbox?.leaseMs });
+  // Test only: the crash after a click's ack that the inbox exists for, made on purpose (never in production).
+  const crashAfterClickAck = config.env.BATON_TEST_CRASH_AFTER_CLICK_ACK === '1' && !config.production;
+  if (crashAfterClickAck) log.warn('BATON_TEST_CRASH_AFTER_CLICK_ACK=1: this process kills itself after acknowledging a Slack click (a test knob)');
+  const httpReceiver = socketMode ? undefined : new BatonSlackReceiver({ signingSecret, clock, log, inbox, crashAfterClickAck });
   const receiver = appToken ? new SocketModeReceiver({ appToken, logger, installerOptions: { clientOptions } }) : httpReceiver!;
   const app = new App({
     receiver,
@@ -57,7 +63,8 @@ export function startSlackAdapter(slack: NonNullable<CoreContext['config']['slac
     if (!r.team_id) throw new Error('Slack auth.test did not say which workspace the bot token belongs to; set SLACK_TEAM_ID');
     return r.team_id;
   };
-  registerListeners(app, { service, reports, store: platformStore, users, clock, log, servedWorkspace });
+  registerListeners(app, { service, reports, store: platformStore, users, clock, log, servedWorkspace, inbox });
+  let recovery: InboxRecovery | undefined;
 
   const gateway = new SlackGateway({ service, store: platformStore, client, users, pacer: new ChannelPacer(options.postIntervalMs ?? 1000), clock, log });
 
@@ -84,8 +91,19 @@ export function startSlackAdapter(slack: NonNullable<CoreContext['config']['slac
           else log.warn({ err: e.message }, 'Slack: could not check the bot token now; deliveries will be retried');
         });
       if (socketMode) await app.start();
+      // Clicks stored but not applied when a previous process died: replayed through the same
+      // listeners (acknowledged long ago, so ack does nothing), with the row's id in context.
+      if (inbox) {
+        recovery = startInboxRecovery({
+          inbox,
+          log,
+          everyMs: options.inbox?.recoveryEveryMs,
+          replay: (payload, inboxId) => app.processEvent({ body: payload as Record<string, unknown>, ack: async () => {}, customProperties: { inboxId } }),
+        });
+      }
     },
     async stop() {
+      await recovery?.stop();
       if (socketMode) await app.stop();
     },
   };

@@ -26,6 +26,7 @@ import { SLACK_PLATFORM } from './gateway.js';
 import { safeParseUntrusted } from '../../src/untrusted.js';
 import { resolveViewer, viewerOf, type Viewer } from '../../src/domain/policy.js';
 import { viewHandoff } from '../../src/access.js';
+import { InboxAlreadyAppliedError, type PlatformInbox } from '../../src/platformInbox.js';
 
 export interface ListenerDeps {
   service: HandoffService;
@@ -37,6 +38,13 @@ export interface ListenerDeps {
   log: Logger;
   /** The workspace whose members are people to Baton (SLACK_TEAM_ID or the bot token's own). */
   servedWorkspace: () => Promise<string>;
+  /** Clicks stored before their ack (HTTP receiver): an action marks its click applied in its own transaction. */
+  inbox?: Pick<PlatformInbox, 'appliedIn'> | undefined;
+}
+
+/** The inbox row of a click the receiver stored (Bolt passes the receiver's customProperties in context). */
+function inboxIdOf(context: Record<string, unknown>): number | undefined {
+  return typeof context.inboxId === 'number' ? context.inboxId : undefined;
 }
 
 /** The workspace ids a payload carries: where it was sent from and the sender's home workspace. */
@@ -104,7 +112,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
 
   // Slack retries an event it thinks we missed (X-Slack-Retry-Num); handle each event id once.
   app.use(async (args) => {
-    const { body, next } = args;
+    const { body, next, context } = args;
     const b = body as { type?: unknown; event_id?: unknown; trigger_id?: unknown };
     if (b.type === 'event_callback' && typeof b.event_id === 'string' && !(await store.firstSeen(SLACK_PLATFORM, b.event_id))) {
       log.info({ eventId: b.event_id }, 'Slack: ignoring a retried event already handled');
@@ -115,7 +123,8 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     // as Snooze would be applied again. Each click has its own trigger id: handle it once.
     // Acknowledged first (over HTTP the receiver already did), so the database never stands between
     // Slack and its 3-second deadline.
-    if (b.type === 'block_actions' && typeof b.trigger_id === 'string') {
+    // A click stored in the inbox was de-duplicated there, by the same trigger id, before its ack.
+    if (b.type === 'block_actions' && typeof b.trigger_id === 'string' && inboxIdOf(context) === undefined) {
       const ack = 'ack' in args && typeof args.ack === 'function' ? (args.ack as () => Promise<void>) : undefined;
       await ack?.();
       if (!(await store.firstSeen(SLACK_PLATFORM, `trigger:${b.trigger_id}`))) {
@@ -134,7 +143,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     { action: 'snooze', id: CARD_ACTIONS.snooze.slack, done: 'Snoozed: the next reminder waits.' },
   ];
   for (const d of direct) {
-    app.action<BlockAction<ButtonAction>>(d.id, async ({ ack, body, action, respond, client }) => {
+    app.action<BlockAction<ButtonAction>>(d.id, async ({ ack, body, action, respond, client, context }) => {
       await ack();
       const to = audienceOf(body, respond, client);
       const value = safeParseUntrusted(slackButtonValue, action.value);
@@ -143,9 +152,16 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       if (!person) return;
       try {
         // The version the card showed: Baton's own bookkeeping since (its post, reminders) keeps it.
-        await service.act(value.data.handoffId, { action: d.action, actor: person.id, expectedVersion: value.data.version });
+        // Marked applied in the same transaction: a replay of this click (after a crash) can never apply it twice.
+        const inboxId = inboxIdOf(context);
+        const inTransaction = inboxId !== undefined && deps.inbox ? deps.inbox.appliedIn(inboxId) : undefined;
+        await service.act(value.data.handoffId, { action: d.action, actor: person.id, expectedVersion: value.data.version }, inTransaction ? { inTransaction } : {});
         if (d.done) await tell(to, buildNotice(d.done));
       } catch (err) {
+        if (err instanceof InboxAlreadyAppliedError) {
+          log.info({ handoffId: value.data.handoffId, inboxId: inboxIdOf(context) }, 'Slack: a replayed click was already applied; nothing to do');
+          return;
+        }
         await refuse(to, err, value.data.handoffId);
       }
     });

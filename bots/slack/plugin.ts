@@ -12,6 +12,8 @@ export interface SlackPluginOptions {
   requestTimeoutMs?: number;
   /** How long Slack user ↔ email answers are cached. */
   userCacheMs?: number;
+  /** Stored clicks (tests shorten these): lease before a replay (15 s), recovery pass interval (5 s). */
+  inbox?: { leaseMs?: number; recoveryEveryMs?: number };
 }
 
 export function createSlackPlugin(options: SlackPluginOptions = {}): PluginFactory {

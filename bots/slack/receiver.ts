@@ -2,12 +2,15 @@
  * A Bolt receiver mounted on Baton's one express app at /slack/events. Slash commands,
  * interactivity and the Events API all use that URL. It checks the request signature itself (both
  * directions of the replay window) before anything is parsed or handed to Bolt, and answers
- * Slack's HTTP request as soon as a listener calls ack() (a button click: at once, see handle).
+ * Slack's HTTP request as soon as a listener calls ack(). A button click is stored in the platform
+ * inbox first and acknowledged as soon as it is stored (see handle and src/platformInbox.ts).
  */
+import { createHash } from 'node:crypto';
 import express, { type Express, type Request, type Response } from 'express';
 import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
 import type { Clock } from '../../src/clock.js';
 import type { Logger } from '../../src/logger.js';
+import type { PlatformInbox } from '../../src/platformInbox.js';
 import { verifySlackSignature } from './verify.js';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -19,7 +22,16 @@ export class BatonSlackReceiver implements Receiver {
   private app: App | undefined;
 
   constructor(
-    private readonly opts: { signingSecret: string; clock: Clock; log: Logger; bodyLimit?: string },
+    private readonly opts: {
+      signingSecret: string;
+      clock: Clock;
+      log: Logger;
+      bodyLimit?: string;
+      /** Where clicks are stored before they are acknowledged; without it (unit tests of Bolt wiring) clicks are acked unstored. */
+      inbox?: PlatformInbox | undefined;
+      /** Test only (BATON_TEST_CRASH_AFTER_CLICK_ACK, never in production): SIGKILL this process right after a click's ack. */
+      crashAfterClickAck?: boolean | undefined;
+    },
   ) {}
 
   init(app: App): void {
@@ -77,12 +89,42 @@ export class BatonSlackReceiver implements Receiver {
     }
 
     let acked = false;
-    // A button click is answered before Bolt sees it. Its acknowledgement carries nothing, so
-    // nothing is lost; and with a hundred clicks at once, each answer would otherwise wait behind
-    // Bolt's processing of the others and the work they start (transactions, Slack calls).
+    let inboxId: number | undefined;
+    // A button click is answered before Bolt sees it, but only once it is stored: Slack does not
+    // re-send a click it got a 200 for, so a click acknowledged unstored is lost if the process
+    // dies before handling it. The acknowledgement carries nothing, so answering before the
+    // handling loses nothing else; and with a hundred clicks at once, each answer would otherwise
+    // wait behind Bolt's processing of the others and the work they start (transactions, Slack calls).
     if (body.type === 'block_actions') {
+      const inbox = this.opts.inbox;
+      if (inbox) {
+        let stored;
+        try {
+          stored = await inbox.store(clickKey(body, raw), storedPayload(body));
+        } catch (err) {
+          // Never acknowledge what is not stored: a 503 makes Slack show the person that the click
+          // failed (and a retrying client re-send it), instead of a 200 for a click that may be lost.
+          log.error({ err: err instanceof Error ? err.message : String(err) }, 'Slack: could not store a click; answered 503');
+          res.status(503).json({ error: { code: 'unavailable', message: 'Baton could not store this click; please retry.' } });
+          return;
+        }
+        if (!stored.fresh) {
+          // A re-delivery (a retry, or a replayed capture) of a click stored before: that one's
+          // handling, or the inbox's recovery, owns it.
+          log.info({ triggerId: body.trigger_id }, 'Slack: a click already stored was delivered again; acknowledged, not handled twice');
+          res.status(200).end();
+          return;
+        }
+        inboxId = stored.id;
+      }
       acked = true;
       res.status(200).end();
+      if (this.opts.crashAfterClickAck) {
+        // The test knob for the crash this inbox is for: die the way SIGKILL kills, once the
+        // answer has left the process and before anything handles the click.
+        res.once('finish', () => process.kill(process.pid, 'SIGKILL'));
+        return;
+      }
     }
     const timer = acked
       ? undefined
@@ -100,6 +142,8 @@ export class BatonSlackReceiver implements Receiver {
       body,
       ...(Number.isInteger(retryNum) ? { retryNum } : {}),
       ...(retryReason ? { retryReason } : {}),
+      // Listeners mark the stored click applied in their action's transaction (context.inboxId).
+      ...(inboxId !== undefined ? { customProperties: { inboxId } } : {}),
       ack: async (response?: unknown) => {
         if (acked) return;
         acked = true;
@@ -114,7 +158,12 @@ export class BatonSlackReceiver implements Receiver {
       // An answered click's work waits for the next turn of the event loop, so the requests that
       // arrived meanwhile (other clicks) are read and answered first.
       if (acked) await new Promise((r) => setImmediate(r));
+      // Acknowledgements first: the clicks of a burst are all stored (and answered) before any is handled.
+      if (inboxId !== undefined) await this.opts.inbox!.idle();
       await this.app.processEvent(event);
+      // Handled (applied, refused, or nothing to apply): the inbox's recovery must not replay it.
+      // A failure here leaves the row to recovery, whose replay finds it applied or re-refuses it.
+      if (inboxId !== undefined) await this.opts.inbox!.finish(inboxId).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err), inboxId }, 'Slack: could not mark a handled click; recovery will look at it again'));
     } catch (err) {
       log.error({ err, type: body.type }, 'a Slack listener failed');
       if (!acked) {
@@ -124,6 +173,21 @@ export class BatonSlackReceiver implements Receiver {
       }
     }
   }
+}
+
+/** A click's identity: Slack's trigger_id (one per click), else the signed body itself. */
+export function clickKey(body: Record<string, unknown>, raw: Buffer): string {
+  return typeof body.trigger_id === 'string' && body.trigger_id ? `trigger:${body.trigger_id}` : `body:${createHash('sha256').update(raw).digest('hex')}`;
+}
+
+/**
+ * What the inbox keeps of a click: the payload without `message`, the card it was clicked on
+ * (packet fields and account names that the handoff's own rows already hold, and most of the
+ * payload's size); no listener reads it.
+ */
+export function storedPayload(body: Record<string, unknown>): Record<string, unknown> {
+  const { message: _card, ...rest } = body;
+  return rest;
 }
 
 /** Events arrive as JSON; commands as a form; interactivity as a form with a JSON `payload`. */
