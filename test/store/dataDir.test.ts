@@ -147,7 +147,8 @@ function walFlags(pid: number): { path: string; flags: number }[] {
     chmodSync(join(dir, 'pglite', 'base'), 0o777);
 
     third = await startChildBaton(envFor(dir));
-    const log = third.lines.map((l) => JSON.parse(l) as { msg: string; level: number; count?: number; stalePid?: number });
+    // stdout also carries the console's plain sign-in lines for a person (bots/main.ts): read the JSON log lines.
+    const log = third.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; level: number; count?: number; stalePid?: number });
     expect(log.find((l) => l.stalePid !== undefined)).toMatchObject({ msg: `took over the lock of a Baton that is no longer running (pid ${killed})`, stalePid: killed });
     const tightened = log.find((l) => l.msg.startsWith('removed group/other permissions'));
     expect(tightened?.count).toBeGreaterThanOrEqual(4);
