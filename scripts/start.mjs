@@ -1,0 +1,43 @@
+// `npm start`: runs dist/bots/main.js in this process, building first only when dist/ is missing or
+// older than the sources (a first start, or after a `git pull`). `npm install` builds already
+// (prepare), so a normal start does no compilation: reading mtimes takes a few milliseconds.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build, root, stampPath } from './build.mjs';
+
+const SOURCES = ['src', 'bots', 'blocks'];
+const CONFIGS = ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+
+/** The newest modification time of the files the build reads, in ms. */
+function newestSourceMtime() {
+  let newest = 0;
+  const visit = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, entry.name);
+      if (entry.isDirectory()) visit(p);
+      else if (/\.(ts|mts|cts|json|js|mjs)$/.test(entry.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  for (const d of SOURCES) if (existsSync(join(root, d))) visit(join(root, d));
+  for (const f of CONFIGS) if (existsSync(join(root, f))) newest = Math.max(newest, statSync(join(root, f)).mtimeMs);
+  return newest;
+}
+
+function isStale() {
+  if (!existsSync(stampPath) || !existsSync(join(root, 'dist', 'bots', 'main.js'))) return 'dist/ has not been built yet';
+  if (newestSourceMtime() > statSync(stampPath).mtimeMs) return 'the sources changed since the last build';
+  return undefined;
+}
+
+const why = isStale();
+if (why) {
+  const tscMissing = !existsSync(join(root, 'node_modules', 'typescript'));
+  if (tscMissing && existsSync(join(root, 'dist', 'bots', 'main.js'))) {
+    // A production install ships dist/ and no compiler: run what is there.
+  } else {
+    console.error(`Building Baton first (${why}); this happens once…`);
+    if (!build()) process.exit(1);
+  }
+}
+await import(pathToFileURL(join(root, 'dist', 'bots', 'main.js')).href);
