@@ -1,11 +1,12 @@
 /**
  * Outbound Slack plumbing: the WebClient settings, the mapping of Slack failures onto the outbox's
  * retry intents, and per-channel pacing (chat.postMessage allows about one message per second
- * per channel).
+ * per channel, with short bursts).
  */
 import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger as BoltLogger } from '@slack/bolt';
 import { NonRetriableError, RetryAfterError } from '../../src/retry.js';
+import { KeyedRateLimiter, slackChannelLimits } from '../../src/rateLimit.js';
 
 export const SLACK_DEFAULT_API_URL = 'https://slack.com/api/';
 
@@ -114,30 +115,12 @@ function hint(code: string): string {
 }
 
 /**
- * Spaces posts to one channel (about one per second, Slack's documented pace for chat.postMessage)
- * and remembers a channel's Retry-After, so later deliveries to that channel wait for the outbox's
- * next attempt instead of hammering a rate-limited API.
+ * Paces posts to one channel the way Slack allows (src/rateLimit.ts: a short burst, then about one
+ * per second) and remembers a channel's Retry-After, so later deliveries to that channel wait for
+ * the outbox's next attempt instead of hammering a rate-limited API.
  */
-export class ChannelPacer {
-  private readonly next = new Map<string, number>();
-  private readonly blockedUntil = new Map<string, number>();
-
-  constructor(
-    private readonly intervalMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Waits for this channel's next slot; throws RetryAfterError while Slack has asked us to back off. */
-  async slot(channel: string): Promise<void> {
-    const now = this.now();
-    const blocked = this.blockedUntil.get(channel) ?? 0;
-    if (blocked > now) throw new RetryAfterError(`Slack asked Baton to slow down in ${channel}`, blocked - now);
-    const at = Math.max(now, this.next.get(channel) ?? 0);
-    this.next.set(channel, at + this.intervalMs);
-    if (at > now) await new Promise((r) => setTimeout(r, at - now));
-  }
-
-  block(channel: string, ms: number): void {
-    this.blockedUntil.set(channel, Math.max(this.blockedUntil.get(channel) ?? 0, this.now() + ms));
+export class ChannelPacer extends KeyedRateLimiter {
+  constructor(intervalMs: number, now: () => number = Date.now, burst?: number) {
+    super(slackChannelLimits(intervalMs, burst), now);
   }
 }

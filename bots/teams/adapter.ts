@@ -29,8 +29,6 @@ import { TeamsBot } from './bot.js';
 import { TeamsGateway } from './gateway.js';
 import { refuseDeepJson, safeParseUntrusted } from '../../src/untrusted.js';
 
-/** Teams allows about 7 messages per second per conversation; stay just under. */
-const MESSAGES_PER_SECOND_PER_CONVERSATION = 6;
 const PUBLIC_CLOUD_SCOPE = 'https://api.botframework.com';
 
 /** Runs activities that were authenticated beforehand and hands back the invoke response. */
@@ -49,7 +47,7 @@ const activityShape = z.looseObject({
 
 export function startTeamsAdapter(teams: NonNullable<CoreContext['config']['teams']>, { config, service, reports, platformStore, db, clock }: CoreContext, log: Logger): Plugin {
   const settings = botbuilderSettings(teams, config.env);
-  const pacer = new ConversationPacer(MESSAGES_PER_SECOND_PER_CONVERSATION);
+  const pacer = new ConversationPacer();
   const auth = new ConfigurationBotFrameworkAuthentication(settings, customLoginCredentials(settings), undefined, undefined, {
     httpClient: connectorHttpClient({ pacer }),
   });

@@ -4,10 +4,12 @@
  *    up to a minute and hiding failures from the outbox. Here every non-2xx answer and every
  *    network failure becomes a `ConnectorHttpError` at once (a non-system error, which the SDK's
  *    retry strategies pass through), and the outbox retries with backoff and Retry-After.
- *  - Teams allows about 7 messages per second per conversation, so posts and updates to one
- *    conversation are paced here, whoever sends them.
+ *  - Teams limits messages per conversation (7 per second … 1,800 per hour), so posts and updates
+ *    to one conversation are paced here, whoever sends them, and a 429 holds the conversation back.
  */
 import type { ConnectorClientOptions } from 'botframework-connector';
+import { KeyedRateLimiter, TEAMS_CONVERSATION_LIMITS, type BucketSpec } from '../../src/rateLimit.js';
+import { RetryAfterError } from '../../src/retry.js';
 
 type HttpClient = NonNullable<ConnectorClientOptions['httpClient']>;
 type WebResource = Parameters<HttpClient['sendRequest']>[0];
@@ -29,20 +31,14 @@ export class ConnectorHttpError extends Error {
   }
 }
 
-/** Spaces calls to the same conversation so one conversation never exceeds `perSecond`. */
-export class ConversationPacer {
-  private readonly next = new Map<string, number>();
-  private readonly intervalMs: number;
-  constructor(perSecond: number) {
-    this.intervalMs = Math.ceil(1000 / perSecond);
-  }
-
-  async wait(conversationId: string): Promise<void> {
-    const now = Date.now();
-    if (this.next.size > 1000) for (const [k, t] of this.next) if (t < now) this.next.delete(k);
-    const at = Math.max(now, this.next.get(conversationId) ?? 0);
-    this.next.set(conversationId, at + this.intervalMs);
-    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+/**
+ * Paces calls to one conversation within Teams' documented per-conversation limits
+ * (src/rateLimit.ts TEAMS_CONVERSATION_LIMITS) and holds a conversation back after a 429 for its
+ * Retry-After, whoever calls next.
+ */
+export class ConversationPacer extends KeyedRateLimiter {
+  constructor(specs: readonly BucketSpec[] = TEAMS_CONVERSATION_LIMITS, now: () => number = Date.now) {
+    super(specs, now);
   }
 }
 
@@ -62,7 +58,15 @@ export function connectorHttpClient(opts: { pacer: ConversationPacer; timeoutMs?
       const url = new URL(resource.url);
       const method = resource.method.toUpperCase();
       const conversation = method !== 'GET' ? conversationOf(url.pathname) : undefined;
-      if (conversation) await opts.pacer.wait(conversation);
+      if (conversation) {
+        try {
+          await opts.pacer.slot(conversation);
+        } catch (err) {
+          // Held back by an earlier 429: the same answer as the connector's, so one path retries it.
+          if (err instanceof RetryAfterError) throw new ConnectorHttpError(429, method, url.pathname, err.retryAfterMs, 'held back by Baton after an earlier 429 in this conversation');
+          throw err;
+        }
+      }
       let res: Response;
       try {
         res = await fetch(url, {
@@ -75,7 +79,11 @@ export function connectorHttpClient(opts: { pacer: ConversationPacer; timeoutMs?
         throw new ConnectorHttpError(0, method, url.pathname, undefined, err instanceof Error ? err.message : String(err), { cause: err });
       }
       const bodyAsText = await res.text();
-      if (!res.ok) throw new ConnectorHttpError(res.status, method, url.pathname, retryAfterMs(res.headers.get('retry-after')), bodyAsText);
+      if (!res.ok) {
+        const after = retryAfterMs(res.headers.get('retry-after'));
+        if (res.status === 429 && conversation) opts.pacer.block(conversation, after ?? 1000);
+        throw new ConnectorHttpError(res.status, method, url.pathname, after, bodyAsText);
+      }
       // Reuse the request's header collection type for the response (it is the SDK's own class).
       const headers = resource.headers.clone();
       for (const name of headers.headerNames()) headers.remove(name);

@@ -91,8 +91,9 @@ it('a 429 storm then 5xx errors: after recovery every card is posted exactly onc
   // The outbox honoured Retry-After: nothing hit Slack again within a second of a 429 for the same channel.
   const posts = h.fake.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === SDR_CHANNEL && c.ok).map((c) => c.at);
   expect(posts).toHaveLength(30);
-  // Paced at one post per PACE_MS in that channel (measured where Slack receives them, so a little jitter).
-  expect(posts[29]! - posts[0]!).toBeGreaterThanOrEqual(29 * PACE_MS - 100);
+  // Paced at one post per PACE_MS in that channel after Slack's short burst of 4 (measured where
+  // Slack receives them, so a little jitter).
+  expect(posts[29]! - posts[0]!).toBeGreaterThanOrEqual((29 - 3) * PACE_MS - 100);
 }, 90_000);
 
 it('an answer lost after Slack posted (500 after commit) does not post the card twice', async () => {

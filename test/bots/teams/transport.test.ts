@@ -6,12 +6,12 @@ import { UnavailableError } from '../../../src/errors.js';
 
 describe('ConversationPacer', () => {
   it('spaces calls to one conversation and lets other conversations through at once', async () => {
-    const pacer = new ConversationPacer(10); // 100 ms apart
+    const pacer = new ConversationPacer([{ capacity: 1, perSecond: 10 }]); // 100 ms apart, no burst
     const started = Date.now();
     const done: Record<string, number[]> = { a: [], b: [] };
     await Promise.all([
-      ...Array.from({ length: 5 }, () => pacer.wait('a').then(() => done.a!.push(Date.now() - started))),
-      pacer.wait('b').then(() => done.b!.push(Date.now() - started)),
+      ...Array.from({ length: 5 }, () => pacer.slot('a').then(() => done.a!.push(Date.now() - started))),
+      pacer.slot('b').then(() => done.b!.push(Date.now() - started)),
     ]);
     // Each call to "a" gets its own slot, 100 ms after the previous one. Timers never fire early,
     // so no call goes before its slot; under load one may fire late, so the gaps are not checked.
