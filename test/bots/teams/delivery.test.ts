@@ -93,6 +93,21 @@ describe('with the app installed', () => {
     expect((await teamsDeliveries()).failed).toBe(0);
   });
 
+  it('a 429 holds the whole conversation back for its Retry-After: the next card to it waits too, instead of being throttled again', async () => {
+    rig.fake.failNext(1, 429, { retryAfterSeconds: 2, match: (c) => c.kind === 'send' && c.conversationId === SDR_CHANNEL });
+    const first = await intake();
+    const throttledAt = await eventually(() => rig.fake.calls.find((c) => c.kind === 'send' && c.status === 429 && isCardFor(first)(c))?.at, 'the first card throttled');
+    const second = await intake();
+    for (const id of [first, second]) await eventually(async () => (await rig.baton.service.get(id)).status === 'posted', `#${id} posted`, 20_000);
+    await eventually(async () => (await teamsDeliveries()).pending === 0, 'all deliveries done', 20_000);
+    const toChannel = rig.fake.calls.filter((c) => c.conversationId?.split(';')[0] === SDR_CHANNEL && c.at > throttledAt);
+    // Nothing reached the conversation until Retry-After had passed; then both cards, once each.
+    expect(toChannel.length).toBeGreaterThan(0);
+    expect(Math.min(...toChannel.map((c) => c.at)) - throttledAt).toBeGreaterThanOrEqual(1_950);
+    expect(toChannel.filter((c) => c.status === 429)).toHaveLength(0);
+    for (const id of [first, second]) expect(toChannel.filter((c) => c.kind === 'send' && c.status < 300 && isCardFor(id)(c))).toHaveLength(1);
+  });
+
   it('a 500 on an update is retried; the card ends up current', async () => {
     const id = await intake();
     await eventually(async () => (await rig.baton.service.get(id)).status === 'posted', 'posted');
