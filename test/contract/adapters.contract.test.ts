@@ -44,20 +44,27 @@ beforeAll(async () => {
 });
 
 /**
- * The per-viewer check. A 'viewer' surface must offer exactly what the policy allows this viewer;
- * a 'shared' one (Slack's channel card) must offer what the status allows. On both, every action
- * of the status this viewer may not take is refused when they click it anyway, with the core's
- * copy, and changes nothing.
+ * The per-viewer offer. A 'viewer' surface must offer exactly what the policy allows this viewer;
+ * a 'shared' one (Slack's channel card) must offer what the status allows, and answers per viewer
+ * only on a click (checkRefusedWhenNotAllowed).
  */
 async function checkOffer(surface: Surface, viewer: ViewerRole, status: Status): Promise<void> {
   const h = shared[status]!;
   const offer = await surface.offeredActions(h.id, viewer);
   expect(offer.actions).toEqual(offer.scope === 'viewer' ? expectedOffer(viewer, status) : STATUS_ACTIONS[status]);
+}
+
+/**
+ * Every action of the status this viewer may not take is refused when they click it anyway (on a
+ * shared card, or a card kept from before), with the core's copy, and changes nothing.
+ */
+async function checkRefusedWhenNotAllowed(surface: Surface, viewer: ViewerRole, status: Status): Promise<void> {
+  const h = shared[status]!;
   for (const action of STATUS_ACTIONS[status].filter((a) => !expectedOffer(viewer, status).includes(a))) {
     const got = await surface.act(h.id, viewer, action, { version: h.version, ...FORM[action] });
     const core = await rig.reference(h.id, { action, actor: PERSON[viewer as keyof typeof PERSON], expectedVersion: h.version, ...FORM[action] });
-    expect({ action, outcome: got.outcome, message: got.message }).toEqual({ action, outcome: 'refused', message: core.message });
     expect(core.code).toBe('forbidden');
+    expect({ action, outcome: got.outcome, message: got.message }).toEqual({ action, outcome: 'refused', message: core.message });
   }
   expect((await rig.readState(h.id)).version).toBe(h.version);
 }
@@ -78,6 +85,15 @@ describe.each(SURFACES.map((s) => [s.name, s] as const))('%s', (_name, surface) 
       ['closed', 'unrelated'],
     ] as const)('%s, to the %s', async (status, viewer) => {
       await checkOffer(surface, viewer, status);
+    });
+
+    it.each([
+      ['posted', 'sender'],
+      ['posted', 'unrelated'],
+      ['accepted', 'sender'],
+      ['accepted', 'unrelated'],
+    ] as const)('%s: the %s, who may not act, is refused with the core\'s copy on clicking any of them', async (status, viewer) => {
+      await checkRefusedWhenNotAllowed(surface, viewer, status);
     });
   });
 
@@ -105,7 +121,7 @@ describe.each(SURFACES.map((s) => [s.name, s] as const))('%s', (_name, surface) 
       expect((await rig.readState(h.id)).version).toBe(h.version);
     });
 
-    it.each(['stranger', 'inactive'] as const)('a %s who accepts is refused and told nothing of the handoff', async (viewer) => {
+    it.each(['stranger', 'inactive'] as const)('when the %s accepts: refused, and told nothing of the handoff', async (viewer) => {
       const h = await rig.handoff('posted');
       const got = await surface.act(h.id, viewer, 'accept', { version: h.version });
       expect(got.outcome).toBe('refused');
