@@ -162,6 +162,10 @@ describe('README', () => {
     expect(documented).toEqual(COMMAND_WORDS);
   });
 
+  it('says, where it first starts Baton, which interface it listens on by default', () => {
+    expect(section(README, '## Run it')).toContain(`\`HOST=${String(SCHEMA_DEFAULTS.HOST)}\``);
+  });
+
   it('draws the lifecycle with the statuses of src/domain/lifecycle.ts, all of them and only them', () => {
     const diagram = /```\n([\s\S]*?)```/.exec(section(README, '### Lifecycle'))![1]!;
     // Every word an arrow leaves or reaches must be a status, and every status must be drawn.
