@@ -15,7 +15,8 @@ const optionalString = z
   .transform((s) => (s === '' ? undefined : s))
   .optional();
 
-const envSchema = z.object({
+/** Every environment variable Baton reads; test/docs checks the README table and .env.example against it. */
+export const envSchema = z.object({
   PORT: z.coerce.number().int('must be a whole number').min(0).max(65535, 'must be a port number (0–65535)').default(3000),
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {

@@ -199,7 +199,11 @@ function requestLog(log: Logger): RequestHandler {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const level = res.statusCode >= 500 ? 'error' : 'info';
-      log[level]({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      // originalUrl, not req.path: inside a mounted router (/api, /console) Express strips the
+      // mount point from req.path. The query string is left out: it can carry a secret (the
+      // console's single-use ?token= link).
+      const path = req.originalUrl.split('?')[0];
+      log[level]({ method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
     next();
   };
