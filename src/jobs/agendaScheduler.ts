@@ -12,7 +12,7 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { Agenda, type AgendaBackend, type Job, type JobParameters, type NotificationChannel, type NotificationChannelState, type RemoveJobsOptions } from 'agenda';
+import { Agenda, type AgendaBackend, type Job, type JobId, type JobParameters, type JobRepository, type NotificationChannel, type NotificationChannelState, type RemoveJobsOptions } from 'agenda';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import pg from 'pg';
 import type { Database } from '../store/database.js';
@@ -96,7 +96,9 @@ export async function createJobScheduler(opts: JobSchedulerOptions): Promise<Age
     ensureSchema: false,
   });
   try {
-    return new AgendaJobScheduler(await preconnected(backend), { ...opts, processEveryMs: opts.processEveryMs ?? 500 }, () => pool.end(), bulkOn({ query: async (q, p) => (await pool.query(q, p)).rows }, table));
+    const connected = await preconnected(backend);
+    const guarded = { ...connected, repository: guardedUnlocks(connected.repository, pool, table) };
+    return new AgendaJobScheduler(guarded, { ...opts, processEveryMs: opts.processEveryMs ?? 500 }, () => pool.end(), bulkOn({ query: async (q, p) => (await pool.query(q, p)).rows }, table));
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
@@ -152,6 +154,30 @@ function bulkOn(sql: { query(q: string, params?: unknown[]): Promise<unknown[]> 
       return rows[0]?.n ?? 0;
     },
   };
+}
+
+/**
+ * @agendajs/postgres-backend's `unlockJobs` (3.0.6) clears the lock of every job it is given,
+ * where its own `unlockJob` — and Baton's SqlJobRepository — keep the lock of a job whose
+ * `next_run_at` is NULL. That job is one a process had started (a one-shot job's next run is
+ * cleared when it starts), then died, and another process recovered: if that second process is
+ * stopped before running it, the stock statement leaves it unlocked with no next run — never
+ * picked up again, a lost nudge or escalation. With the guard the lock stays and a survivor takes
+ * the job over after the lock lifetime. Everything else is the stock repository.
+ */
+export function guardedUnlocks(repository: JobRepository, pool: { query(q: string, params?: unknown[]): Promise<unknown> }, table: string): JobRepository {
+  assertTableName(table);
+  const unlockJobs = async (jobIds: (JobId | string)[]): Promise<void> => {
+    if (jobIds.length === 0) return;
+    await pool.query(`UPDATE "${table}" SET locked_at = NULL WHERE id = ANY($1::uuid[]) AND next_run_at IS NOT NULL`, [jobIds.map(String)]);
+  };
+  return new Proxy(repository, {
+    get(target, prop) {
+      if (prop === 'unlockJobs') return unlockJobs;
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /**

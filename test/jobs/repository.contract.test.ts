@@ -1,7 +1,8 @@
 /**
  * Agenda's JobRepository contract, run against every implementation Baton uses:
  * - SqlJobRepository on the embedded PGlite (the default install),
- * - @agendajs/postgres-backend's PostgresJobRepository on PostgreSQL (production), and
+ * - @agendajs/postgres-backend's PostgresJobRepository on PostgreSQL, with Baton's unlock guard
+ *   (src/jobs/agendaScheduler.ts guardedUnlocks; production), and
  * - SqlJobRepository on PostgreSQL too (same SQL under real concurrency).
  * The PostgreSQL ones run when DATABASE_URL is set (CI runs the suite both ways).
  *
@@ -14,8 +15,8 @@ import pg from 'pg';
 import { PostgresJobRepository } from '@agendajs/postgres-backend';
 import type { JobParameters, JobRepository } from 'agenda';
 import { SqlJobRepository } from '../../src/jobs/sqlJobRepository.js';
-import { ensureJobSchema } from '../../src/jobs/schema.js';
-import { pgPoolConfig } from '../../src/jobs/agendaScheduler.js';
+import { DEFAULT_JOBS_TABLE, ensureJobSchema } from '../../src/jobs/schema.js';
+import { guardedUnlocks, pgPoolConfig } from '../../src/jobs/agendaScheduler.js';
 import { pgliteDatabase, postgresDatabase, postgresUrl, type JobsTestDatabase } from './helpers.js';
 
 interface Implementation {
@@ -39,13 +40,16 @@ const pgUrl = postgresUrl;
 if (pgUrl) {
   implementations.push(
     {
-      name: 'PostgresJobRepository (@agendajs/postgres-backend) on PostgreSQL',
+      // What Baton runs with DATABASE_URL: the stock repository with Baton's unlock guard (the stock
+      // one alone fails the recovered-then-released case: the job is lost).
+      name: 'PostgresJobRepository (@agendajs/postgres-backend, with Baton\'s unlock guard) on PostgreSQL',
       async open() {
         const t: JobsTestDatabase = await postgresDatabase(pgUrl);
         await ensureJobSchema(t.db.sql);
         const pool = new pg.Pool(pgPoolConfig(t.url!, 4).config);
-        const repo = new PostgresJobRepository({ pool, ensureSchema: false });
-        await repo.connect();
+        const stock = new PostgresJobRepository({ pool, ensureSchema: false });
+        await stock.connect();
+        const repo = guardedUnlocks(stock, pool, DEFAULT_JOBS_TABLE);
         return {
           repo,
           clear: async () => void (await repo.purgeAllJobs()),
@@ -296,6 +300,24 @@ for (const impl of implementations) {
         await repo.unlockJobs([a._id!, b._id!]);
         expect((await repo.getJobById(String(a._id)))?.lockedAt == null).toBe(true);
         expect((await repo.getJobById(String(b._id)))?.lockedAt == null).toBe(true);
+      });
+      it('keeps the lock of a started one-shot job that another process recovered and released before running it, so a survivor takes it over', async () => {
+        // Process A locked it and started it (a one-shot job's next run is cleared when it starts), then died.
+        const saved = await repo.saveJob(job('recovered-then-released', { nextRunAt: inMs(-1000) }), undefined);
+        const lockedByA = await repo.lockJob(saved, undefined);
+        await repo.saveJobState({ ...lockedByA!, nextRunAt: null, lastRunAt: new Date() }, undefined);
+        // Process B recovers it once A's lock is past the lock lifetime (a deadline after A's lock)…
+        const afterLifetime = () => ({ now: new Date(), nextScanAt: inMs(5000), lockDeadline: inMs(1000) });
+        const b = afterLifetime();
+        const recovered = await repo.getNextJobToRun('recovered-then-released', b.nextScanAt, b.lockDeadline, b.now, undefined);
+        expect(String(recovered?._id)).toBe(String(saved._id));
+        // …and is stopped before running it: Agenda releases the jobs it holds.
+        await repo.unlockJobs([recovered!._id!]);
+        // The lock stays, so after the lifetime a survivor recovers the job instead of it being lost.
+        expect((await repo.getJobById(String(saved._id)))?.lockedAt).not.toBeNull();
+        const c = afterLifetime();
+        const survivor = await repo.getNextJobToRun('recovered-then-released', c.nextScanAt, c.lockDeadline, c.now, undefined);
+        expect(String(survivor?._id)).toBe(String(saved._id));
       });
     });
 
