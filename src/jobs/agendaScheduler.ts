@@ -72,7 +72,10 @@ export async function createJobScheduler(opts: JobSchedulerOptions): Promise<Age
   const table = assertTableName(opts.table ?? DEFAULT_JOBS_TABLE);
   const log = opts.log;
   // Create the table once, before any worker exists (concurrent ensureSchema races on PostgreSQL).
-  await ensureJobSchema(opts.db.sql, table);
+  const changes = await ensureJobSchema(opts.db.sql, table);
+  if (changes.addedColumns.length || changes.addedIndexes.length) {
+    log.warn({ table, ...changes }, 'jobs: brought the jobs table up to the installed backend\'s layout');
+  }
   if (opts.db.kind === 'pglite') {
     const backend = new SqlBackend('PGlite', opts.db.sql, { table, ensureSchema: false });
     return new AgendaJobScheduler(await preconnected(backend), { ...opts, processEveryMs: opts.processEveryMs ?? 250 }, async () => undefined, bulkOn(opts.db.sql, table));

@@ -108,7 +108,7 @@ export class SqlJobRepository implements JobRepository {
   }
 
   async connect(): Promise<void> {
-    if (this.opts.ensureSchema !== false) await ensureJobSchema(this.sql, this.table);
+    if (this.opts.ensureSchema !== false) void (await ensureJobSchema(this.sql, this.table));
   }
 
   // ---------------------------------------------------------------------------------------------
