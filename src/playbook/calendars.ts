@@ -8,7 +8,7 @@ import { parseBusinessHours } from '../sla/businessTime.js';
 import type { BusinessCalendar, IsoWeekday, MinuteRange } from '../sla/businessCalendar.js';
 import { describeValue, didYouMean } from './format.js';
 import type { Path, Problems } from './problems.js';
-import { addProblem, errorText, localDateProblem, localDateSchema, strict } from './values.js';
+import { localDateProblem, localDateSchema, parseOrReport, strict } from './values.js';
 
 export const WEEKDAY_KEYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export const WEEKDAY_NAMES = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
@@ -21,15 +21,7 @@ const dayHoursSchema = z
   })
   .nullable()
   .optional()
-  .transform((spec, ctx): MinuteRange[] => {
-    if (spec === null || spec === undefined) return [];
-    try {
-      return parseBusinessHours(spec);
-    } catch (err) {
-      addProblem(ctx, errorText(err));
-      return z.NEVER;
-    }
-  });
+  .transform((spec, ctx): MinuteRange[] => (spec === null || spec === undefined ? [] : parseOrReport(parseBusinessHours, spec, ctx)));
 
 export const businessHoursSchema = strict({
   mon: dayHoursSchema,

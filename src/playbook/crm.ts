@@ -6,9 +6,8 @@
  */
 import * as z from 'zod';
 import { describeValue, didYouMean, isRecord, known } from './format.js';
-import { fieldValueSchema } from './packet.js';
-import type { DraftField, DraftPacket } from './packetFields.js';
-import { checkActive, checkPersonRef, type Index, type PersonResolver } from './people.js';
+import { valueMisfit, type DraftField, type DraftPacket } from './packetFields.js';
+import { checkActiveRef, type Index, type PersonResolver } from './people.js';
 import { entries, fields, unknownKeyMessage, type Path, type Problems } from './problems.js';
 import {
   CRM_DEFAULT_SECRET_ENV,
@@ -19,12 +18,9 @@ import {
   type CrmSourceId,
   type CrmValueSpec,
 } from './schema.js';
-import { addProblem, ID_PATTERN, matching, personRefSchema, strict, text } from './values.js';
+import { addProblem, ID_PATTERN, matching, personRefSchema, scalarSchema, strict, text } from './values.js';
 
-const crmScalarSchema = z.union([z.string(), z.number(), z.boolean()], {
-  error: (iss) => `expected a single value (text, number, true or false), got ${describeValue(iss.input)}`,
-});
-const crmConstantSchema = z.union([crmScalarSchema, z.array(crmScalarSchema)], {
+const crmConstantSchema = z.union([scalarSchema, z.array(scalarSchema)], {
   error: (iss) => `expected a value or a list of values, got ${describeValue(iss.input)}`,
 });
 const crmPropertySchema = text('a CRM property name');
@@ -102,7 +98,7 @@ export const crmPersonSchema = strict({
 
 export const crmWhenSchema = z.record(
   z.string(),
-  z.union([crmScalarSchema, z.array(crmScalarSchema).min(1)], {
+  z.union([scalarSchema, z.array(scalarSchema).min(1)], {
     error: (iss) => `expected the value the property must have, or a list of accepted values, got ${describeValue(iss.input)}`,
   }),
 );
@@ -182,10 +178,10 @@ function checkCrmMapping(problems: Problems, index: Index, source: CrmSourceId, 
 
   const checkPerson = (spec: typeof m.from, at: Path, role: string): void => {
     if (!spec) return;
-    if (spec.person !== undefined) checkActive(problems, index, checkPersonRef(problems, index, spec.person, [...at, 'person']), [...at, 'person'], role);
-    if (spec.default !== undefined) checkActive(problems, index, checkPersonRef(problems, index, spec.default, [...at, 'default']), [...at, 'default'], role);
+    if (spec.person !== undefined) checkActiveRef(problems, index, spec.person, [...at, 'person'], role);
+    if (spec.default !== undefined) checkActiveRef(problems, index, spec.default, [...at, 'default'], role);
     for (const [key, ref] of Object.entries(spec.map ?? {})) {
-      checkActive(problems, index, checkPersonRef(problems, index, ref, [...at, 'map', key]), [...at, 'map', key], role);
+      checkActiveRef(problems, index, ref, [...at, 'map', key], role);
     }
   };
   checkPerson(m.from, [...path, 'from'], 'the sender of handoffs');
@@ -216,8 +212,8 @@ function checkCrmValue(problems: Problems, field: DraftField, spec: CrmValueSpec
   }
   const fits = (value: unknown, at: Path, what: string): void => {
     const candidate = field.type === 'list' && !Array.isArray(value) ? [value] : value;
-    const result = fieldValueSchema({ ...field, required: true }).safeParse(typeof candidate === 'number' && field.type !== 'number' ? String(candidate) : candidate);
-    if (!result.success) problems.add(at, `${what} does not fit this ${field.type} field: ${result.error.issues[0]?.message ?? 'invalid'}`);
+    const misfit = valueMisfit(field, typeof candidate === 'number' && field.type !== 'number' ? String(candidate) : candidate, what);
+    if (misfit !== undefined) problems.add(at, misfit);
   };
   if (spec.value !== undefined) fits(spec.value, [...path, 'value'], `the value ${describeValue(spec.value)}`);
   if (spec.default !== undefined) fits(spec.default, [...path, 'default'], `the default ${describeValue(spec.default)}`);

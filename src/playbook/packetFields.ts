@@ -9,7 +9,7 @@ import { describeValue, didYouMean, isRecord, known, literal } from './format.js
 import { evaluateEntryCriteria, fieldValueSchema } from './packet.js';
 import { entries, fields, type Path, type Problems } from './problems.js';
 import { ACCOUNT_FIELDS, CRITERION_OPS, FIELD_TYPES, TEXT_MAX_CHARS, type CriterionOp, type EntryCriterion, type PacketField } from './schema.js';
-import { addProblem, compilePattern, errorText, ID_PATTERN, isoMillis, strict, text } from './values.js';
+import { addProblem, compilePattern, errorText, ID_PATTERN, isoMillis, scalarSchema, strict, text } from './values.js';
 
 export const packetFieldShape = {
   label: text('a label'),
@@ -27,10 +27,6 @@ export const packetFieldShape = {
   example: z.unknown(),
 };
 export const packetFieldSchema = strict(packetFieldShape);
-
-const scalarSchema = z.union([z.string(), z.number(), z.boolean()], {
-  error: (iss) => `expected a single value (text, number, true or false), got ${describeValue(iss.input)}`,
-});
 
 function listOfValues(op: string) {
   return z
@@ -170,11 +166,17 @@ export function checkPacket(problems: Problems, raw: unknown, path: Path): Map<s
       problems.add([...fieldPath, 'example'], '"example" is required: it is shown in the API docs and checked against the field type');
       continue;
     }
-    const fits = fieldValueSchema({ ...field, required: true }).safeParse(field.example);
-    if (fits.success) field.exampleOk = true;
-    else problems.add([...fieldPath, 'example'], `example does not fit this ${field.type} field: ${fits.error.issues[0]?.message ?? 'invalid'}`);
+    const misfit = valueMisfit(field, field.example, 'example');
+    if (misfit === undefined) field.exampleOk = true;
+    else problems.add([...fieldPath, 'example'], misfit);
   }
   return packet;
+}
+
+/** Why a value written in the playbook (an example, a CRM constant) would be refused in this field's packets; undefined when it fits. */
+export function valueMisfit(field: PacketField, value: unknown, what: string): string | undefined {
+  const result = fieldValueSchema({ ...field, required: true }).safeParse(value);
+  return result.success ? undefined : `${what} does not fit this ${field.type} field: ${result.error.issues[0]?.message ?? 'invalid'}`;
 }
 
 type FieldKind = PacketField['type'] | 'account';

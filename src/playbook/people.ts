@@ -103,7 +103,12 @@ export function checkPersonRef(problems: Problems, index: Index, ref: unknown, p
   return id;
 }
 
-export function checkActive(problems: Problems, index: Index, id: string | undefined, path: Path, role: string): void {
+/** A reference to someone who must be active to fill the role (a team lead, an assignee, a sender). */
+export function checkActiveRef(problems: Problems, index: Index, ref: unknown, path: Path, role: string): void {
+  checkActive(problems, index, checkPersonRef(problems, index, ref, path), path, role);
+}
+
+function checkActive(problems: Problems, index: Index, id: string | undefined, path: Path, role: string): void {
   if (id !== undefined && index.people.get(id)?.active === false) {
     problems.add(path, `"${id}" is inactive, so cannot be ${role}; pick someone active`);
   }
@@ -126,10 +131,10 @@ export function checkTeams(problems: Problems, index: Index): void {
     const path = ['teams', id];
     checkStageRef(problems, index, team.stage, [...path, 'stage']);
     if (team.lead !== undefined) {
-      checkActive(problems, index, checkPersonRef(problems, index, team.lead, [...path, 'lead']), [...path, 'lead'], 'a team lead');
+      checkActiveRef(problems, index, team.lead, [...path, 'lead'], 'a team lead');
     }
     if (team.head !== undefined) {
-      checkActive(problems, index, checkPersonRef(problems, index, team.head, [...path, 'head']), [...path, 'head'], 'a head of function');
+      checkActiveRef(problems, index, team.head, [...path, 'head'], 'a head of function');
     }
     checkHolidays(problems, index.calendars, team.holidays ?? [], [...path, 'holidays']);
   }

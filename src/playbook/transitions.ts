@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import { describeValue, didYouMean, isRecord } from './format.js';
 import { buildPacket, checkCriterionField, checkExamplesMeetCriteria, checkPacket, criterionSchema, packetFieldSchema, type DraftField } from './packetFields.js';
-import { checkActive, checkPersonRef, checkStageRef, checkTeamRef, resolvePerson, type Index, type PersonResolver } from './people.js';
+import { checkActiveRef, checkPersonRef, checkStageRef, checkTeamRef, resolvePerson, type Index, type PersonResolver } from './people.js';
 import { fields, items, part, unknownKeyMessage, type Path, type Problems } from './problems.js';
 import { ESCALATION_KEYWORDS, type EscalationTarget, type Person, type QueueMember, type Team, type Transition } from './schema.js';
 import { addProblem, durationSchema, ID_PATTERN, idRefSchema, personRefSchema, strict, text } from './values.js';
@@ -147,8 +147,7 @@ export function checkTransition(problems: Problems, index: Index, id: string, ra
   checkRouting(problems, index, raw.routing, packet, [...path, 'routing']);
 
   if (t.fallbackOwner !== undefined) {
-    const owner = checkPersonRef(problems, index, t.fallbackOwner, [...path, 'fallbackOwner']);
-    checkActive(problems, index, owner, [...path, 'fallbackOwner'], 'the fallback owner');
+    checkActiveRef(problems, index, t.fallbackOwner, [...path, 'fallbackOwner'], 'the fallback owner');
   }
 
   for (const code of Object.keys(t.rejectReasons ?? {})) {
@@ -192,7 +191,7 @@ function checkRouting(problems: Problems, index: Index, raw: unknown, packet: Ma
     names.add(rule.name);
     rule.when.forEach((criterion, j) => checkCriterionField(problems, criterion, packet, [...rulePath, 'when', j]));
     if (rule.assignTo !== undefined) {
-      checkActive(problems, index, checkPersonRef(problems, index, rule.assignTo, [...rulePath, 'assignTo']), [...rulePath, 'assignTo'], 'assigned handoffs');
+      checkActiveRef(problems, index, rule.assignTo, [...rulePath, 'assignTo'], 'assigned handoffs');
     }
     if (item.queue !== undefined) checkQueue(problems, index, item.queue, [...rulePath, 'queue'], true);
   });

@@ -121,6 +121,21 @@ export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Runs a parser whose errors are worded for the editor (durations, business hours), reporting its error as the value's problem. */
+export function parseOrReport<T>(parse: (spec: string) => T, spec: string, ctx: z.core.$RefinementCtx): T {
+  try {
+    return parse(spec);
+  } catch (err) {
+    addProblem(ctx, errorText(err));
+    return z.NEVER;
+  }
+}
+
+/** One value a criterion compares with or a CRM mapping sets: text, a number, true or false. */
+export const scalarSchema = z.union([z.string(), z.number(), z.boolean()], {
+  error: (iss) => `expected a single value (text, number, true or false), got ${describeValue(iss.input)}`,
+});
+
 export const idRefSchema = text('an id');
 export const personRefSchema = text('a person id or email');
 
@@ -129,14 +144,7 @@ export const durationSchema = z
     error: (iss) =>
       iss.input === undefined ? undefined : `expected a duration like "4h" or "30m", got ${describeValue(iss.input)}`,
   })
-  .transform((spec, ctx) => {
-    try {
-      return parseDuration(spec);
-    } catch (err) {
-      addProblem(ctx, errorText(err));
-      return z.NEVER;
-    }
-  });
+  .transform((spec, ctx) => parseOrReport(parseDuration, spec, ctx));
 
 export const timeZoneSchema = z
   .string({ error: (iss) => (iss.input === undefined ? undefined : `expected a time zone like "Europe/London", got ${describeValue(iss.input)}`) })
