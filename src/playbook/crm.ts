@@ -72,14 +72,14 @@ export const crmValueSchema = z
     if (spec.property !== undefined) out.property = spec.property;
     if (spec.value !== undefined) out.value = spec.value;
     if (spec.template !== undefined) out.template = spec.template;
-    // Keys stay as written here so problems point at them; the loader lower-cases them when it builds.
+    // Keys stay as written here so problems point at them; buildCrm lower-cases them.
     if (spec.map !== undefined) out.map = spec.map;
     if (spec.default !== undefined) out.default = spec.default;
     if (spec.split !== undefined) out.split = spec.split;
     return out;
   });
 
-/** Raw form; people are resolved to ids by the loader. */
+/** Raw form; people are resolved to ids by buildCrm. */
 export const crmPersonSchema = strict({
   person: personRefSchema.optional(),
   property: crmPropertySchema.optional(),

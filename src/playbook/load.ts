@@ -42,6 +42,10 @@ import type { Playbook } from './schema.js';
 import { buildTransitions, checkChain, checkTransition, defaultsSchema, transitionSchema } from './transitions.js';
 import { ID_PATTERN, PERSON_ID_PATTERN, personRefSchema, rawErrorMap, strict } from './values.js';
 
+// ---------------------------------------------------------------------------------------
+// The whole file, composed from the sections
+// ---------------------------------------------------------------------------------------
+
 export const playbookSections = {
   organization: organizationSchema,
   admins: z.array(personRefSchema).default([]),
@@ -54,7 +58,6 @@ export const playbookSections = {
   digest: digestSchema.default({ day: 1, time: '08:00', subscribers: [] }),
   crm: crmSchema.optional(),
 };
-
 
 /** The whole file. check() parses it section by section so one mistake does not hide the others. */
 export const playbookFileSchema = strict(playbookSections);

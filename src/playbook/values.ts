@@ -47,7 +47,7 @@ export function compilePattern(source: string): RegExp {
   return slashed ? new RegExp(slashed[1] ?? '', slashed[2]) : new RegExp(source);
 }
 
-/** Marks "key absent" issues so the loader can word them with the key's name. */
+/** Marks "key absent" issues so Problems can word them with the key's name. */
 export const REQUIRED_MESSAGE = '\u0000required';
 
 const NOUNS: Record<string, string> = {
