@@ -53,6 +53,12 @@ export function didYouMean(input: string, candidates: Iterable<string>): string 
   return hint === undefined ? '' : `; did you mean "${hint}"?`;
 }
 
+/** The ids a reference could have named, e.g. ` (teams: sdr, ae)`; empty when there are none. */
+export function known(what: string, ids: Iterable<string>): string {
+  const list = [...ids];
+  return list.length ? ` (${what}: ${list.join(', ')})` : '';
+}
+
 function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {

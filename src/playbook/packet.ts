@@ -6,7 +6,8 @@
 import * as z from 'zod';
 import type { ErrorDetail } from '../errors.js';
 import { describeValue, isRecord } from './format.js';
-import { compilePattern, isoMillis, TEXT_MAX_CHARS, type EntryCriterion, type PacketField, type Person, type Playbook, type Transition } from './schema.js';
+import { TEXT_MAX_CHARS, type EntryCriterion, type PacketField, type Person, type Playbook, type Transition } from './schema.js';
+import { compilePattern, isoMillis } from './values.js';
 import { safeParseUntrusted } from '../untrusted.js';
 
 /**

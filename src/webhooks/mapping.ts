@@ -51,8 +51,13 @@ function isBlank(value: unknown): boolean {
   return value === undefined || value === null || (typeof value === 'string' && value.trim() === '') || (Array.isArray(value) && value.length === 0);
 }
 
+/** One filled-in value (text, a number, true or false), not a blank, a related record or a list. */
+function isSingleValue(value: unknown): boolean {
+  return !isBlank(value) && !isRecord(value) && !Array.isArray(value);
+}
+
 function sameValue(actual: unknown, expected: unknown): boolean {
-  if (isBlank(actual) || isRecord(actual) || Array.isArray(actual)) return false;
+  if (!isSingleValue(actual)) return false;
   return String(actual).trim().toLowerCase() === String(expected).trim().toLowerCase();
 }
 
@@ -243,7 +248,7 @@ function resolvePerson(sourceId: CrmSourceId, record: CrmRecord, spec: CrmPerson
   if (spec.personId !== undefined) return { value: spec.personId, origin: 'the person set in the playbook' };
   const what = `${CRM_NAMES[sourceId].property} "${spec.property ?? ''}"`;
   const raw = lookup(record, spec.property ?? '');
-  if (isBlank(raw) || isRecord(raw) || Array.isArray(raw)) {
+  if (!isSingleValue(raw)) {
     return spec.defaultId !== undefined
       ? { value: spec.defaultId, origin: `the default in the playbook (${what} is ${raw === undefined ? 'not in the payload' : 'empty'})` }
       : { value: undefined, origin: `${what}, ${raw === undefined ? 'not in the payload' : 'empty in the payload'}` };
@@ -287,7 +292,7 @@ export function buildRequest(
     if (!spec) continue;
     const { value, origin } = resolveValue(sourceId, record, spec, false);
     origins.set(`account.${key}`, origin);
-    if (isBlank(value) || isRecord(value) || Array.isArray(value)) continue;
+    if (!isSingleValue(value)) continue;
     account[key] = key === 'domain' ? domainOf(String(value)) : String(value).trim();
   }
   if (account.name === undefined) {
@@ -305,7 +310,7 @@ export function buildRequest(
   }
 
   const idValue = mapping.recordId !== null ? lookup(record, mapping.recordId) : record.id;
-  if (isBlank(idValue) || isRecord(idValue) || Array.isArray(idValue)) {
+  if (!isSingleValue(idValue)) {
     details.push({
       path: 'externalId',
       message:

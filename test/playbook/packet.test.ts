@@ -9,7 +9,7 @@ import {
   type CriteriaSubject,
 } from '../../src/playbook/packet.js';
 import type { CriterionOp, EntryCriterion, PacketField, Playbook, Transition } from '../../src/playbook/schema.js';
-import { describeCriterion } from '../../src/playbook/schema.js';
+import { describeCriterion } from '../../src/playbook/packetFields.js';
 
 let pb: Playbook;
 beforeAll(async () => {
