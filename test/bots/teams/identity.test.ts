@@ -51,7 +51,7 @@ interface LinkRow {
   tenant_id: string;
   external_user_id: string;
   person_id: string;
-  linked_by: string;
+  source: string;
 }
 interface AuditRow {
   type: string;
@@ -63,7 +63,9 @@ interface AuditRow {
 }
 
 async function links(rig: TeamsTestRig): Promise<LinkRow[]> {
-  return rig.baton.db.prisma.$queryRawUnsafe<LinkRow[]>('SELECT platform, tenant_id, external_user_id, person_id, linked_by FROM identity_link ORDER BY created_at');
+  return rig.baton.db.prisma.$queryRawUnsafe<LinkRow[]>(
+    "SELECT platform, workspace AS tenant_id, external_id AS external_user_id, person_id, source FROM person_handle WHERE source = 'linked' ORDER BY created_at",
+  );
 }
 async function audit(rig: TeamsTestRig, userId: string): Promise<AuditRow[]> {
   return rig.baton.db.prisma.$queryRawUnsafe<AuditRow[]>('SELECT type, platform, tenant_id, external_user_id, person_id, detail FROM directory_event WHERE external_user_id = $1 ORDER BY id', userId);
@@ -156,7 +158,7 @@ describe('linking by email', () => {
     const jordan = { id: randomUserId(), name: 'Jordan Ellis' };
     rig.fake.addMember({ id: jordan.id, name: 'Jordan Ellis', email: 'someone.else@northwind.example', userPrincipalName: 'Jordan.Ellis@Northwind.example', tenantId: TENANT });
     expect(JSON.stringify(cardOf((await ask(rig, jordan, 'mine')).body))).toContain('Your open handoffs');
-    expect(await links(rig)).toEqual([{ platform: 'teams', tenant_id: TENANT, external_user_id: jordan.id, person_id: 'jordan', linked_by: 'upn' }]);
+    expect(await links(rig)).toEqual([{ platform: 'teams', tenant_id: TENANT, external_user_id: jordan.id, person_id: 'jordan', source: 'linked' }]);
     const lookups = rig.fake.ok('member').filter((c) => c.path.endsWith(encodeURIComponent(jordan.id))).length;
     expect(JSON.stringify(cardOf((await ask(rig, jordan, 'mine')).body))).toContain('Your open handoffs');
     // Remembered: not looked up again.
