@@ -110,7 +110,7 @@ export class PinnedHandles {
     return undefined;
   }
 
-  /** The person's pinned id on `platform`: the one for `workspace` if pinned, else the first. */
+  /** The person's pinned id on `platform`: the one for `workspace`, else one for any workspace, else the first. */
   handleOf(personId: string, platform: HandlePlatform, workspace?: string): string | undefined {
     return pick(this.byPerson.get(personId) ?? [], platform, workspace)?.externalId;
   }
@@ -121,9 +121,14 @@ export class PinnedHandles {
   }
 }
 
-/** Pinned before linked; within each, `workspace`'s own before any other; otherwise the order given. */
+/**
+ * The handle to use in `workspace`: that workspace's own first, then one for any workspace, then
+ * another workspace's (with no workspace given: any workspace's first); pinned before linked at
+ * each step; otherwise the order given.
+ */
 function pick(handles: readonly PersonHandle[], platform: HandlePlatform, workspace?: string): PersonHandle | undefined {
-  const rank = (h: PersonHandle) => (h.source === 'playbook' ? 0 : 2) + (workspace !== undefined && h.workspace === workspace ? 0 : 1);
+  const place = (h: PersonHandle) => (workspace !== undefined && h.workspace === workspace ? 0 : h.workspace === ANY_WORKSPACE ? 1 : 2);
+  const rank = (h: PersonHandle) => place(h) * 2 + (h.source === 'playbook' ? 0 : 1);
   let best: PersonHandle | undefined;
   for (const h of handles) if (h.platform === platform && (!best || rank(h) < rank(best))) best = h;
   return best;
@@ -163,7 +168,7 @@ export class PersonHandles {
     return handles.find((h) => h.source === 'playbook' && h.workspace === workspace) ?? handles.find((h) => h.source === 'playbook') ?? handles.find((h) => h.workspace === workspace) ?? handles[0];
   }
 
-  /** The person's id on `platform`: pinned before linked, `workspace`'s own before another's, older links first. */
+  /** The person's id on `platform`: `workspace`'s own, else one for any workspace, else another's; pinned before linked; older first. */
   async handleOf(personId: string, platform: HandlePlatform, workspace?: string): Promise<string | undefined> {
     const rows = await this.db.prisma.personHandle.findMany({ where: { personId, platform }, orderBy: { createdAt: 'asc' } });
     return pick(rows.map(toHandle), platform, workspace)?.externalId;

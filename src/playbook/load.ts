@@ -454,6 +454,22 @@ function checkTeams(problems: Problems, index: Index): void {
   }
 }
 
+/** A person's extra accounts (`handles`) are theirs alone too, in any workspace: one account, one person. */
+function checkHandles(problems: Problems, index: Index, fields: Record<'slackUserId' | 'teamsUserId' | 'aadObjectId', Map<string, string>>): void {
+  const key = (platform: string, value: string) => `${platform}\u0000${platform === 'aad' ? value.toLowerCase() : value}`;
+  const owners = new Map<string, string>();
+  for (const [platform, field] of [['slack', 'slackUserId'], ['teams', 'teamsUserId'], ['aad', 'aadObjectId']] as const) {
+    for (const [value, id] of fields[field]) owners.set(key(platform, value), id);
+  }
+  for (const [id, person] of index.people) {
+    (person.handles ?? []).forEach((h, i) => {
+      const owner = owners.get(key(h.platform, h.id));
+      if (owner !== undefined && owner !== id) problems.add(['people', id, 'handles', String(i)], `${h.platform} id "${h.id}" is already used by "${owner}"`);
+      else owners.set(key(h.platform, h.id), id);
+    });
+  }
+}
+
 function checkPeople(problems: Problems, index: Index): void {
   const seen = { slackUserId: new Map<string, string>(), teamsUserId: new Map<string, string>(), aadObjectId: new Map<string, string>() };
   const managers = new Map<string, string>();
@@ -474,6 +490,7 @@ function checkPeople(problems: Problems, index: Index): void {
       else seen[key].set(value, id);
     }
   }
+  checkHandles(problems, index, seen);
   // Escalation walks manager chains; a loop would walk forever.
   const reported = new Set<string>();
   for (const start of managers.keys()) {
@@ -873,6 +890,7 @@ function build(file: ParsedPlaybookFile): Playbook {
     slackUserId: p.slackUserId ?? null,
     teamsUserId: p.teamsUserId ?? null,
     aadObjectId: p.aadObjectId ?? null,
+    ...(p.handles?.length ? { handles: p.handles.map((h) => ({ platform: h.platform, ...(h.workspace ? { workspace: h.workspace } : {}), id: h.id })) } : {}),
     timeZone: p.timeZone ?? team(p.team).calendar.timeZone,
     awayUntil: p.awayUntil ?? null,
     active: p.active,

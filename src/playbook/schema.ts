@@ -433,6 +433,22 @@ export const businessHoursSchema = strict({
 
 export const slackUserIdSchema = matching(/^[UW][A-Z0-9]{6,}$/, 'expected a Slack member id like "U024BE7LH" (profile → ⋮ → Copy member ID)');
 export const teamsUserIdSchema = matching(/^29:\S+$/, 'expected a Teams user id starting with "29:"');
+/** A Slack workspace (team) id, or an Enterprise Grid organization's (E…). */
+export const slackWorkspaceSchema = matching(/^[TE][A-Z0-9]{2,}$/, 'expected a Slack workspace id like "T0123ABCD" (auth.test → team_id)');
+/**
+ * One more account of a person (src/personHandles.ts): their member id in a second Slack workspace,
+ * a Teams guest id or Entra object id in a partner's tenant. Without `workspace` it counts in every
+ * workspace, like the slackUserId / teamsUserId / aadObjectId fields.
+ */
+export const personHandleSchema = z.discriminatedUnion(
+  'platform',
+  [
+    strict({ platform: z.literal('slack'), workspace: slackWorkspaceSchema.optional(), id: slackUserIdSchema }),
+    strict({ platform: z.literal('teams'), workspace: z.guid().optional(), id: teamsUserIdSchema }),
+    strict({ platform: z.literal('aad'), workspace: z.guid().optional(), id: z.guid() }),
+  ],
+  { error: (iss) => (iss.code === 'invalid_union' ? 'expected platform: slack, teams or aad, with id (and optionally workspace)' : undefined) },
+);
 export const slackChannelSchema = matching(/^[CG][A-Z0-9]{6,}$/, 'expected a Slack channel id like "C0123ABCD" (channel details → bottom of the About tab)');
 export const teamsChannelSchema = matching(/^19:\S+@thread\.(tacv2|skype)$/, 'expected a Teams channel id like "19:abc…@thread.tacv2" (channel → Get link to channel)');
 
@@ -486,6 +502,7 @@ export const personShape = {
   slackUserId: slackUserIdSchema.nullable().optional(),
   teamsUserId: teamsUserIdSchema.nullable().optional(),
   aadObjectId: z.guid().nullable().optional(),
+  handles: z.array(personHandleSchema).optional(),
   timeZone: timeZoneSchema.optional(),
   awayUntil: localDateSchema.nullable().optional(),
   active: z.boolean().default(true),
