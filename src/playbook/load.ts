@@ -464,7 +464,7 @@ function checkHandles(problems: Problems, index: Index, fields: Record<'slackUse
   for (const [id, person] of index.people) {
     (person.handles ?? []).forEach((h, i) => {
       const owner = owners.get(key(h.platform, h.id));
-      if (owner !== undefined && owner !== id) problems.add(['people', id, 'handles', String(i)], `${h.platform} id "${h.id}" is already used by "${owner}"`);
+      if (owner !== undefined && owner !== id) problems.add(['people', id, 'handles', i], `${h.platform} id "${h.id}" is already used by "${owner}"`);
       else owners.set(key(h.platform, h.id), id);
     });
   }
