@@ -205,3 +205,36 @@ describe('a linked Teams id', () => {
     }
   });
 });
+
+describe('a guest account pinned in the playbook (handles)', () => {
+  const PARTNER = 'a1b2c3d4-0000-4000-8000-00000000f00d';
+  let rig: TeamsTestRig;
+  const guest: TeamsUser = { id: randomUserId(), name: 'Sam Torres (Guest)' };
+  beforeAll(async () => {
+    // Sam keeps his pinned ids and also has a guest account in a partner's tenant, which Baton serves too.
+    const text = readFileSync('playbook.yml', 'utf8').replace(
+      /(  sam:\n(?: {4}.*\n)*? {4}aadObjectId: .*\n)/,
+      `$1    handles:\n      - { platform: teams, workspace: ${PARTNER}, id: "${guest.id}" }\n`,
+    );
+    const pb = parsePlaybook(text, 'guest.yml');
+    expect(pb.people.find((p) => p.id === 'sam')?.handles).toEqual([{ platform: 'teams', workspace: PARTNER, id: guest.id }]);
+    rig = await startTeamsRig({ playbook: pb, log, env: { BATON_TEAMS_TENANTS: `${TENANT},${PARTNER}` } });
+  });
+  afterAll(async () => {
+    await rig?.stop();
+  });
+
+  it('is that person in the partner tenant, and a stranger in ours (never linked to him there)', async () => {
+    rig.fake.addMember({ id: guest.id, name: guest.name, userPrincipalName: 'sam.torres@northwind.example', tenantId: PARTNER });
+    const there = JSON.stringify(cardOf((await ask(rig, guest, 'mine', PARTNER)).body));
+    expect(there).not.toContain("Baton doesn't know your Teams account");
+    expect(there).toContain('Your open handoffs');
+    const here = JSON.stringify(cardOf((await ask(rig, guest, 'mine')).body));
+    expect(here).toContain("Baton doesn't know your Teams account");
+    expect(await links(rig)).toEqual([]);
+    const handles = await rig.baton.db.prisma.personHandle.findMany({ where: { externalId: guest.id } });
+    expect(handles.map(({ platform, workspace, personId, source }) => ({ platform, workspace, personId, source }))).toEqual([
+      { platform: 'teams', workspace: PARTNER, personId: 'sam', source: 'playbook' },
+    ]);
+  });
+});
