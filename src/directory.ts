@@ -5,6 +5,7 @@
  */
 import type { Database } from './store/database.js';
 import type { Person, Playbook, Team } from './playbook/schema.js';
+import { PinnedHandles, syncPlaybookHandles } from './personHandles.js';
 
 export async function syncDirectory(db: Database, pb: Playbook): Promise<void> {
   await db.prisma.$transaction(async (tx) => {
@@ -20,9 +21,6 @@ export async function syncDirectory(db: Database, pb: Playbook): Promise<void> {
       };
       await tx.team.upsert({ where: { id: t.id }, create: { id: t.id, ...data }, update: data });
     }
-    // Platform ids and emails are unique; clear them first so that two people swapping ids in
-    // one playbook edit does not trip the constraint halfway through.
-    await tx.person.updateMany({ data: { slackUserId: null, teamsUserId: null, aadObjectId: null } });
     const known = new Set(pb.people.map((p) => p.id));
     const stale = await tx.person.findMany({ where: { id: { notIn: [...known] } }, select: { id: true, email: true } });
     for (const s of stale) await tx.person.update({ where: { id: s.id }, data: { active: false, email: `${s.email}#removed-${s.id}` } });
@@ -32,15 +30,14 @@ export async function syncDirectory(db: Database, pb: Playbook): Promise<void> {
         email: p.email,
         teamId: p.teamId,
         managerId: p.managerId,
-        slackUserId: p.slackUserId,
-        teamsUserId: p.teamsUserId,
-        aadObjectId: p.aadObjectId,
         timeZone: p.timeZone,
         awayUntil: p.awayUntil,
         active: p.active,
       };
       await tx.person.upsert({ where: { id: p.id }, create: { id: p.id, ...data }, update: data });
     }
+    // Their Slack and Teams ids: person_handle (src/personHandles.ts). A removed person's go too.
+    await syncPlaybookHandles(tx, pb.people);
   });
 }
 
@@ -49,21 +46,24 @@ export class Directory {
   readonly byId: Map<string, Person>;
   readonly byEmail: Map<string, Person>;
   readonly teams: Map<string, Team>;
+  /** The Slack and Teams ids the playbook pins (links made at run time are in the database only). */
+  readonly pinned: PinnedHandles;
   constructor(readonly playbook: Playbook) {
     this.byId = new Map(playbook.people.map((p) => [p.id, p]));
     this.byEmail = new Map(playbook.people.map((p) => [p.email.toLowerCase(), p]));
     this.teams = new Map(playbook.teams.map((t) => [t.id, t]));
+    this.pinned = new PinnedHandles(playbook.people);
   }
 
-  /** A person by id, email, Slack user id, Teams user id or AAD object id. */
+  /** A person by id, email, or an id the playbook pins (Slack user id, Teams user id, Entra object id). */
   find(ref: string | null | undefined): Person | undefined {
     if (!ref) return undefined;
     const key = ref.trim();
-    return (
-      this.byId.get(key) ??
-      this.byEmail.get(key.toLowerCase()) ??
-      this.playbook.people.find((p) => p.slackUserId === key || p.teamsUserId === key || p.aadObjectId === key)
-    );
+    const pinned = () => {
+      const id = this.pinned.personByAnyHandle(key);
+      return id === undefined ? undefined : this.byId.get(id);
+    };
+    return this.byId.get(key) ?? this.byEmail.get(key.toLowerCase()) ?? pinned();
   }
 
   isAdmin(personId: string): boolean {

@@ -204,9 +204,6 @@ function personFromJson(j: Raw): HandoffRow['owner'] {
     email: j.email as string,
     teamId: j.team_id as string,
     managerId: (j.manager_id ?? null) as string | null,
-    slackUserId: (j.slack_user_id ?? null) as string | null,
-    teamsUserId: (j.teams_user_id ?? null) as string | null,
-    aadObjectId: (j.aad_object_id ?? null) as string | null,
     timeZone: j.time_zone as string,
     awayUntil: (j.away_until ?? null) as string | null,
     active: j.active as boolean,
@@ -841,7 +838,9 @@ export class HandoffService {
     const status = h.status as HandoffStatus;
     const iso = (d: Date | null) => (d ? d.toISOString() : null);
     const slaDueAt = AWAITING_ACCEPT.includes(status) ? h.slaAcceptDueAt : status === 'accepted' && !h.firstTouchAt ? h.slaFirstTouchDueAt : null;
-    const ref = (p: HandoffRow['owner']): PersonRef => ({ id: p.id, name: p.name, email: p.email, slackUserId: p.slackUserId, teamsUserId: p.teamsUserId, timeZone: p.timeZone });
+    // Platform ids are the playbook's (person_handle), no longer columns of the person row.
+    const ids = (id: string) => ({ slackUserId: this.directory.pinned.handleOf(id, 'slack') ?? null, teamsUserId: this.directory.pinned.handleOf(id, 'teams') ?? null });
+    const ref = (p: HandoffRow['owner']): PersonRef => ({ id: p.id, name: p.name, email: p.email, ...ids(p.id), timeZone: p.timeZone });
     return {
       id: h.id,
       status,

@@ -11,6 +11,7 @@ import { boltLogger } from './logger.js';
 import { BatonSlackReceiver, SLACK_EVENTS_PATH } from './receiver.js';
 import { ChannelPacer, gatewayClient, interactiveClientOptions, normaliseApiUrl, toDeliveryError } from './api.js';
 import { SlackUserMapper } from './users.js';
+import { PersonHandles } from '../../src/personHandles.js';
 import { SLACK_PLATFORM, SlackGateway } from './gateway.js';
 import { registerListeners } from './listeners.js';
 import { SlackDigestDelivery } from './digest.js';
@@ -22,7 +23,8 @@ export function startSlackAdapter(slack: NonNullable<CoreContext['config']['slac
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const logger = boltLogger(log);
   const client = gatewayClient(botToken, { apiUrl, timeoutMs, logger });
-  const users = new SlackUserMapper(service.directory, client, { ttlMs: options.userCacheMs ?? 10 * 60_000 });
+  // servedWorkspace is defined below; the mapper only calls it on a request, after start-up.
+  const users = new SlackUserMapper(service.directory, client, { ttlMs: options.userCacheMs ?? 10 * 60_000, handles: new PersonHandles(db, clock), workspace: () => servedWorkspace() });
   const clientOptions = interactiveClientOptions({ apiUrl, timeoutMs: Math.min(timeoutMs, 5_000), logger });
 
   // The bot's own ids are only needed to ignore its own events; learn them once, never on the request path.

@@ -22,7 +22,7 @@ import { ConversationPacer, connectorHttpClient } from './transport.js';
 import { ConversationBook } from './conversations.js';
 import { TeamsIdentity } from './identity.js';
 import { ServedTenants } from './tenants.js';
-import { IdentityLinks } from '../../src/identityLinks.js';
+import { PersonHandles } from '../../src/personHandles.js';
 import { TeamsViews } from './views.js';
 import { TeamsDigestDelivery } from './digest.js';
 import { TeamsBot } from './bot.js';
@@ -55,7 +55,7 @@ export function startTeamsAdapter(teams: NonNullable<CoreContext['config']['team
   const appId = teams.appId;
   const tenants = new ServedTenants(teams.tenants);
   const book = new ConversationBook(platformStore, appId, tenants);
-  const identity = new TeamsIdentity(service.directory, book, new IdentityLinks(db, clock), tenants, log);
+  const identity = new TeamsIdentity(service.directory, book, new PersonHandles(db, clock), tenants, log);
   const views = new TeamsViews(service, identity);
   const bot = new TeamsBot({ service, reports, clock, log, book, tenants, identity, views });
   const audience = typeof settings.ToChannelFromBotOAuthScope === 'string' ? settings.ToChannelFromBotOAuthScope : PUBLIC_CLOUD_SCOPE;

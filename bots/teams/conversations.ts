@@ -9,7 +9,7 @@
  * writes only its own conversation's reference and its own tenant's service URL: every reference
  * keeps the service URL and tenant it came with. There is no global "the service URL": one
  * tenant's install can never redirect where another's cards go. Links from Teams users to people
- * live in the identity_link table (src/identityLinks.ts), not here.
+ * live in the person_handle table (src/personHandles.ts), not here.
  */
 import { TurnContext, type ConversationReference } from 'botbuilder';
 import type { PlatformStore } from '../../src/platformStore.js';

@@ -7,13 +7,14 @@
  *    which is free text a user or a guest account can make anyone's address;
  *  - only on a domain the playbook declares (`organization.emailDomains`), so a partner's or a
  *    guest's sign-in name never becomes one of our people;
- *  - never re-pointed: a Teams id linked to someone stays theirs (src/identityLinks.ts).
+ *  - never re-pointed: a Teams id linked to someone stays theirs (src/personHandles.ts).
  * Every link and every refused link goes to the directory audit log; refusals also to the log.
- * Also the reverse: a person's Teams user id, for `refresh.userIds`.
+ * Also the reverse: a person's Teams user id, for `refresh.userIds`. Pinned ids and links are both
+ * person handles (src/personHandles.ts): pinned ones from the playbook in memory, links from the table.
  */
 import { TeamsInfo, type TurnContext } from 'botbuilder';
 import type { Directory } from '../../src/directory.js';
-import type { IdentityLinks } from '../../src/identityLinks.js';
+import type { HandleKey, PersonHandles } from '../../src/personHandles.js';
 import type { Logger } from '../../src/logger.js';
 import type { Person } from '../../src/playbook/schema.js';
 import { PLATFORM, type ConversationBook } from './conversations.js';
@@ -28,7 +29,7 @@ export class TeamsIdentity {
   constructor(
     private readonly directory: Directory,
     private readonly book: ConversationBook,
-    private readonly links: IdentityLinks,
+    private readonly handles: PersonHandles,
     private readonly tenants: ServedTenants,
     private readonly log: Logger,
   ) {}
@@ -37,14 +38,18 @@ export class TeamsIdentity {
   async personFor(context: TurnContext, tenantId: string): Promise<Person | undefined> {
     const from = context.activity.from;
     if (!from?.id || !this.tenants.has(tenantId)) return undefined;
-    const pinned = this.pinned(from.id, from.aadObjectId);
+    const pinned = this.pinned(tenantId, from.id, from.aadObjectId);
     if (pinned) return pinned;
 
-    const key = { platform: PLATFORM, tenantId, externalUserId: from.id };
-    const linkedId = await this.links.find(key);
+    const key: HandleKey = { platform: PLATFORM, workspace: tenantId, externalId: from.id };
+    const handle = await this.handles.personByHandle(PLATFORM, tenantId, from.id);
+    // Pinned by another playbook than this process's (another instance synced a newer one): neither
+    // trusted nor linked here until this process runs that playbook too.
+    if (handle?.source === 'playbook') return undefined;
+    const linkedId = handle?.workspace === tenantId ? handle.personId : undefined;
     const linked = linkedId ? this.directory.byId.get(linkedId) : undefined;
     // A link stands only while its person still has no pinned id: once the playbook pins one, that id is who they are.
-    if (linked && !hasPinnedId(linked)) return linked;
+    if (linked && !this.hasPinnedId(linked)) return linked;
 
     const upn = await this.upnOf(context, from.id);
     const target = upn ? this.directory.byEmail.get(upn) : undefined;
@@ -54,32 +59,46 @@ export class TeamsIdentity {
     if (linkedId) return refuse(`this Teams account is already linked to ${linkedId}; a link is never moved to someone else (pin the right Teams id in the playbook instead)`);
     const domain = upn.slice(upn.lastIndexOf('@') + 1);
     if (!this.directory.playbook.organization.emailDomains.includes(domain)) return refuse(`the sign-in name's domain ${domain} is not one of organization.emailDomains`);
-    if (hasPinnedId(target)) return refuse(`${target.name}'s Teams id is pinned in the playbook, and this is a different Teams account`);
+    if (this.hasPinnedId(target)) return refuse(`${target.name}'s Teams id is pinned in the playbook, and this is a different Teams account`);
     if (!target.active) return refuse(`${target.name} is not active in the playbook`);
 
-    const holder = await this.links.link(key, target.id, 'upn', `linked by UPN ${upn}`, { upn, name: context.activity.from.name ?? null });
+    const holder = await this.handles.link(key, target.id, `linked by UPN ${upn}`, { upn, name: context.activity.from.name ?? null });
     if (holder !== target.id) return refuse(`this Teams account is already linked to ${holder}; a link is never moved to someone else`);
     this.log.info({ personId: target.id, teamsUserId: from.id, tenantId }, 'linked a Teams user to a playbook person by their sign-in name (UPN)');
     return target;
   }
 
-  teamsUserIdOf(personId: string): Promise<string | undefined> {
-    return teamsUserIdOf(this.directory, this.book, personId);
+  /** Pinned in the playbook, else linked, else the user of their personal chat. */
+  async teamsUserIdOf(personId: string): Promise<string | undefined> {
+    return this.directory.pinned.handleOf(personId, PLATFORM) ?? (await this.handles.handleOf(personId, PLATFORM)) ?? (await teamsUserIdOf(this.directory, this.book, personId));
   }
 
-  /** Only the pinned id fields: `Directory.find` also matches person ids and emails, which a Teams id must never be taken for. */
-  private pinned(teamsUserId: string, aadObjectId: string | undefined): Person | undefined {
-    const aad = aadObjectId?.toLowerCase();
-    return this.directory.playbook.people.find((p) => p.teamsUserId === teamsUserId || (aad !== undefined && p.aadObjectId?.toLowerCase() === aad));
+  /** Only pinned ids: `Directory.find` also matches person ids and emails, which a Teams id must never be taken for. */
+  private pinned(tenantId: string, teamsUserId: string, aadObjectId: string | undefined): Person | undefined {
+    const pinned = this.directory.pinned;
+    const id = pinned.personByHandle(PLATFORM, tenantId, teamsUserId) ?? (aadObjectId ? pinned.personByHandle('aad', tenantId, aadObjectId) : undefined);
+    return id === undefined ? undefined : this.directory.byId.get(id);
   }
 
-  private async refuse(key: { platform: string; tenantId: string; externalUserId: string }, target: Person, upn: string, why: string): Promise<undefined> {
-    const memo = `${key.tenantId}\u0000${key.externalUserId}\u0000${target.id}\u0000${why}`;
+  private hasPinnedId(p: Person): boolean {
+    return this.directory.pinned.isPinned(p.id, [PLATFORM, 'aad']);
+  }
+
+  private async refuse(key: HandleKey, target: Person, upn: string, why: string): Promise<undefined> {
+    const memo = `${key.workspace}\u0000${key.externalId}\u0000${target.id}\u0000${why}`;
     if (this.refused.has(memo)) return undefined;
     if (this.refused.size >= REFUSALS_REMEMBERED) this.refused.clear();
     this.refused.add(memo);
-    this.log.warn({ teamsUserId: key.externalUserId, tenantId: key.tenantId, personId: target.id, upn, reason: why }, `refused to link a Teams user to ${target.id}: ${why}`);
-    await this.links.audit({ type: 'identity.link_refused', ...key, personId: target.id, detail: `not linked to ${target.id} by UPN ${upn}: ${why}`, data: { upn } });
+    this.log.warn({ teamsUserId: key.externalId, tenantId: key.workspace, personId: target.id, upn, reason: why }, `refused to link a Teams user to ${target.id}: ${why}`);
+    await this.handles.audit({
+      type: 'identity.link_refused',
+      platform: key.platform,
+      tenantId: key.workspace,
+      externalUserId: key.externalId,
+      personId: target.id,
+      detail: `not linked to ${target.id} by UPN ${upn}: ${why}`,
+      data: { upn },
+    });
     return undefined;
   }
 
@@ -98,12 +117,8 @@ export class TeamsIdentity {
 
 /** A person's Teams user id: from the playbook, else learned from their personal chat (in a served tenant). */
 export async function teamsUserIdOf(directory: Directory, book: ConversationBook, personId: string): Promise<string | undefined> {
-  const p = directory.byId.get(personId);
-  if (p?.teamsUserId) return p.teamsUserId;
+  const pinned = directory.pinned.handleOf(personId, PLATFORM);
+  if (pinned) return pinned;
   const ref = await book.personal(personId);
   return ref?.user?.id;
-}
-
-function hasPinnedId(p: Person): boolean {
-  return Boolean(p.teamsUserId || p.aadObjectId);
 }

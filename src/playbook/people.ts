@@ -13,6 +13,22 @@ import { idRefSchema, localDateSchema, matching, personRefSchema, strict, text, 
 
 export const slackUserIdSchema = matching(/^[UW][A-Z0-9]{6,}$/, 'expected a Slack member id like "U024BE7LH" (profile → ⋮ → Copy member ID)');
 export const teamsUserIdSchema = matching(/^29:\S+$/, 'expected a Teams user id starting with "29:"');
+/** A Slack workspace (team) id, or an Enterprise Grid organization's (E…). */
+export const slackWorkspaceSchema = matching(/^[TE][A-Z0-9]{2,}$/, 'expected a Slack workspace id like "T0123ABCD" (auth.test → team_id)');
+/**
+ * One more account of a person (src/personHandles.ts): their member id in a second Slack workspace,
+ * a Teams guest id or Entra object id in a partner's tenant. Without `workspace` it counts in every
+ * workspace, like the slackUserId / teamsUserId / aadObjectId fields.
+ */
+export const personHandleSchema = z.discriminatedUnion(
+  'platform',
+  [
+    strict({ platform: z.literal('slack'), workspace: slackWorkspaceSchema.optional(), id: slackUserIdSchema }),
+    strict({ platform: z.literal('teams'), workspace: z.guid().optional(), id: teamsUserIdSchema }),
+    strict({ platform: z.literal('aad'), workspace: z.guid().optional(), id: z.guid() }),
+  ],
+  { error: (iss) => (iss.code === 'invalid_union' ? 'expected platform: slack, teams or aad, with id (and optionally workspace)' : undefined) },
+);
 export const slackChannelSchema = matching(/^[CG][A-Z0-9]{6,}$/, 'expected a Slack channel id like "C0123ABCD" (channel details → bottom of the About tab)');
 export const teamsChannelSchema = matching(/^19:\S+@thread\.(tacv2|skype)$/, 'expected a Teams channel id like "19:abc…@thread.tacv2" (channel → Get link to channel)');
 
@@ -44,6 +60,7 @@ export const personShape = {
   slackUserId: slackUserIdSchema.nullable().optional(),
   teamsUserId: teamsUserIdSchema.nullable().optional(),
   aadObjectId: z.guid().nullable().optional(),
+  handles: z.array(personHandleSchema).optional(),
   timeZone: timeZoneSchema.optional(),
   awayUntil: localDateSchema.nullable().optional(),
   active: z.boolean().default(true),
@@ -140,6 +157,22 @@ export function checkTeams(problems: Problems, index: Index): void {
   }
 }
 
+/** A person's extra accounts (`handles`) are theirs alone too, in any workspace: one account, one person. */
+function checkHandles(problems: Problems, index: Index, fields: Record<'slackUserId' | 'teamsUserId' | 'aadObjectId', Map<string, string>>): void {
+  const key = (platform: string, value: string) => `${platform}\u0000${platform === 'aad' ? value.toLowerCase() : value}`;
+  const owners = new Map<string, string>();
+  for (const [platform, field] of [['slack', 'slackUserId'], ['teams', 'teamsUserId'], ['aad', 'aadObjectId']] as const) {
+    for (const [value, id] of fields[field]) owners.set(key(platform, value), id);
+  }
+  for (const [id, person] of index.people) {
+    (person.handles ?? []).forEach((h, i) => {
+      const owner = owners.get(key(h.platform, h.id));
+      if (owner !== undefined && owner !== id) problems.add(['people', id, 'handles', i], `${h.platform} id "${h.id}" is already used by "${owner}"`);
+      else owners.set(key(h.platform, h.id), id);
+    });
+  }
+}
+
 export function checkPeople(problems: Problems, index: Index): void {
   const seen = { slackUserId: new Map<string, string>(), teamsUserId: new Map<string, string>(), aadObjectId: new Map<string, string>() };
   const managers = new Map<string, string>();
@@ -160,6 +193,7 @@ export function checkPeople(problems: Problems, index: Index): void {
       else seen[key].set(value, id);
     }
   }
+  checkHandles(problems, index, seen);
   // Escalation walks manager chains; a loop would walk forever.
   const reported = new Set<string>();
   for (const start of managers.keys()) {
@@ -229,6 +263,7 @@ export function buildPeople(people: Record<string, z.output<typeof personSchema>
     slackUserId: p.slackUserId ?? null,
     teamsUserId: p.teamsUserId ?? null,
     aadObjectId: p.aadObjectId ?? null,
+    ...(p.handles?.length ? { handles: p.handles.map((h) => ({ platform: h.platform, ...(h.workspace ? { workspace: h.workspace } : {}), id: h.id })) } : {}),
     timeZone: p.timeZone ?? team(p.team).calendar.timeZone,
     awayUntil: p.awayUntil ?? null,
     active: p.active,

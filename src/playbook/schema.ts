@@ -56,6 +56,14 @@ export interface Team {
   channels: { slack?: string; teams?: string };
 }
 
+/** One platform account of a person, beyond the three id fields (src/personHandles.ts). */
+export interface PlaybookHandle {
+  platform: 'slack' | 'teams' | 'aad';
+  /** Slack team id or Microsoft 365 tenant id; absent: any workspace. */
+  workspace?: string;
+  id: string;
+}
+
 export interface Person {
   id: string;
   name: string;
@@ -66,6 +74,8 @@ export interface Person {
   slackUserId: string | null;
   teamsUserId: string | null;
   aadObjectId: string | null;
+  /** More accounts of the same person: another Slack workspace's id, a guest id in a partner's tenant. */
+  handles?: PlaybookHandle[];
   /** Defaults to the team's time zone. */
   timeZone: string;
   /** yyyy-MM-dd; routing skips the person until this date. */

@@ -376,6 +376,27 @@ describe('playbook errors', () => {
     ]);
   });
 
+  it("checks people's extra accounts (handles): known platforms, real ids, and each account one person's", () => {
+    const listed = (entries: string) => patch(DEFAULT_TEXT, '    slackUserId: U0T75V2SEH6\n', `    slackUserId: U0T75V2SEH6\n    handles:\n${entries}`, '  liam:');
+    const ok = parsePlaybook(listed('      - { platform: slack, workspace: T0SECOND01, id: U0LIAM2ND }\n      - { platform: teams, id: "29:liam-guest" }\n'), 'test.yml');
+    expect(ok.people.find((p) => p.id === 'liam')?.handles).toEqual([
+      { platform: 'slack', workspace: 'T0SECOND01', id: 'U0LIAM2ND' },
+      { platform: 'teams', id: '29:liam-guest' },
+    ]);
+    expect(ok.people.find((p) => p.id === 'maya')).not.toHaveProperty('handles');
+
+    const bad = listed('      - { platform: fax, id: "1" }\n      - { platform: teams, workspace: nope, id: "29:x" }\n');
+    expect(problemsOf(bad)).toEqual([
+      { path: 'people.liam.handles.0.platform', message: `${at(bad, 'platform: fax')} expected platform: slack, teams or aad, with id (and optionally workspace)` },
+      { path: 'people.liam.handles.1.workspace', message: `${at(bad, 'workspace: nope')} expected an id like "6f1c2a9e-3b7d-4c55-9a0e-2d8b51f0c4aa", got "nope"` },
+    ]);
+    const taken = listed('      - { platform: slack, workspace: T0SECOND01, id: U0UJZDE8GXD }\n      - { platform: aad, id: 14F4733F-3E7D-4BFB-87A2-EA20B2F14C94 }\n');
+    expect(problemsOf(taken)).toEqual([
+      { path: 'people.liam.handles.0', message: `${at(taken, '{ platform: slack, workspace: T0SECOND01')} slack id "U0UJZDE8GXD" is already used by "maya"` },
+      { path: 'people.liam.handles.1', message: `${at(taken, '{ platform: aad')} aad id "14F4733F-3E7D-4BFB-87A2-EA20B2F14C94" is already used by "maya"` },
+    ]);
+  });
+
   it('checks people: chat ids, manager loops, leads and fallback owners who left', () => {
     const slack = patch(DEFAULT_TEXT, 'slackUserId: U0T75V2SEH6', 'slackUserId: U0UJZDE8GXD');
     expect(problemsOf(slack)).toEqual([

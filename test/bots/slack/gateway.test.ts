@@ -67,6 +67,9 @@ describe('people linked by email', () => {
     }
     // The lookup by email already told Baton who this Slack user is: no users.info needed.
     expect(infos()).toBe(0);
+    // And it is recorded: a linked handle in the served workspace, with its audit row.
+    expect(await linkedHandles(svenSlackId)).toEqual([{ platform: 'slack', workspace: h.fake.teamId, externalId: svenSlackId, personId: 'sven', source: 'linked' }]);
+    expect(await linkAudit(svenSlackId)).toEqual([{ type: 'identity.linked', tenantId: h.fake.teamId, personId: 'sven', detail: 'linked by Slack profile email sven.lindqvist@northwind.example (users.lookupByEmail)' }]);
   });
 
   it('a Slack user Baton has not met yet is found by their profile email (users.info, cached)', async () => {
@@ -78,8 +81,19 @@ describe('people linked by email', () => {
       expect(blocksText(reply.body.blocks as unknown[])).toContain('Open handoffs for SDR'); // Oliver leads SDR
     }
     expect(infos()).toBe(1);
+    expect(await linkedHandles(oliverSlackId)).toEqual([{ platform: 'slack', workspace: h.fake.teamId, externalId: oliverSlackId, personId: 'oliver', source: 'linked' }]);
+    expect(await linkAudit(oliverSlackId)).toEqual([{ type: 'identity.linked', tenantId: h.fake.teamId, personId: 'oliver', detail: 'linked by Slack profile email oliver.bennett@northwind.example (users.info)' }]);
   });
 });
+
+async function linkedHandles(slackUserId: string) {
+  const rows = await h.baton.db.prisma.personHandle.findMany({ where: { externalId: slackUserId } });
+  return rows.map(({ platform, workspace, externalId, personId, source }) => ({ platform, workspace, externalId, personId, source }));
+}
+async function linkAudit(slackUserId: string) {
+  const rows = await h.baton.db.prisma.directoryEvent.findMany({ where: { externalUserId: slackUserId }, orderBy: { id: 'asc' } });
+  return rows.map(({ type, tenantId, personId, detail }) => ({ type, tenantId, personId, detail }));
+}
 
 describe('SLA reminders and escalations', () => {
   it('a nudge DMs the owner with Snooze; Snooze records it; both become thread replies', async () => {

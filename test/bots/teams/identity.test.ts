@@ -51,7 +51,7 @@ interface LinkRow {
   tenant_id: string;
   external_user_id: string;
   person_id: string;
-  linked_by: string;
+  source: string;
 }
 interface AuditRow {
   type: string;
@@ -63,7 +63,9 @@ interface AuditRow {
 }
 
 async function links(rig: TeamsTestRig): Promise<LinkRow[]> {
-  return rig.baton.db.prisma.$queryRawUnsafe<LinkRow[]>('SELECT platform, tenant_id, external_user_id, person_id, linked_by FROM identity_link ORDER BY created_at');
+  return rig.baton.db.prisma.$queryRawUnsafe<LinkRow[]>(
+    "SELECT platform, workspace AS tenant_id, external_id AS external_user_id, person_id, source FROM person_handle WHERE source = 'linked' ORDER BY created_at",
+  );
 }
 async function audit(rig: TeamsTestRig, userId: string): Promise<AuditRow[]> {
   return rig.baton.db.prisma.$queryRawUnsafe<AuditRow[]>('SELECT type, platform, tenant_id, external_user_id, person_id, detail FROM directory_event WHERE external_user_id = $1 ORDER BY id', userId);
@@ -156,7 +158,7 @@ describe('linking by email', () => {
     const jordan = { id: randomUserId(), name: 'Jordan Ellis' };
     rig.fake.addMember({ id: jordan.id, name: 'Jordan Ellis', email: 'someone.else@northwind.example', userPrincipalName: 'Jordan.Ellis@Northwind.example', tenantId: TENANT });
     expect(JSON.stringify(cardOf((await ask(rig, jordan, 'mine')).body))).toContain('Your open handoffs');
-    expect(await links(rig)).toEqual([{ platform: 'teams', tenant_id: TENANT, external_user_id: jordan.id, person_id: 'jordan', linked_by: 'upn' }]);
+    expect(await links(rig)).toEqual([{ platform: 'teams', tenant_id: TENANT, external_user_id: jordan.id, person_id: 'jordan', source: 'linked' }]);
     const lookups = rig.fake.ok('member').filter((c) => c.path.endsWith(encodeURIComponent(jordan.id))).length;
     expect(JSON.stringify(cardOf((await ask(rig, jordan, 'mine')).body))).toContain('Your open handoffs');
     // Remembered: not looked up again.
@@ -201,5 +203,38 @@ describe('a linked Teams id', () => {
     } finally {
       await second.stop();
     }
+  });
+});
+
+describe('a guest account pinned in the playbook (handles)', () => {
+  const PARTNER = 'a1b2c3d4-0000-4000-8000-00000000f00d';
+  let rig: TeamsTestRig;
+  const guest: TeamsUser = { id: randomUserId(), name: 'Sam Torres (Guest)' };
+  beforeAll(async () => {
+    // Sam keeps his pinned ids and also has a guest account in a partner's tenant, which Baton serves too.
+    const text = readFileSync('playbook.yml', 'utf8').replace(
+      /(  sam:\n(?: {4}.*\n)*? {4}aadObjectId: .*\n)/,
+      `$1    handles:\n      - { platform: teams, workspace: ${PARTNER}, id: "${guest.id}" }\n`,
+    );
+    const pb = parsePlaybook(text, 'guest.yml');
+    expect(pb.people.find((p) => p.id === 'sam')?.handles).toEqual([{ platform: 'teams', workspace: PARTNER, id: guest.id }]);
+    rig = await startTeamsRig({ playbook: pb, log, env: { BATON_TEAMS_TENANTS: `${TENANT},${PARTNER}` } });
+  });
+  afterAll(async () => {
+    await rig?.stop();
+  });
+
+  it('is that person in the partner tenant, and a stranger in ours (never linked to him there)', async () => {
+    rig.fake.addMember({ id: guest.id, name: guest.name, userPrincipalName: 'sam.torres@northwind.example', tenantId: PARTNER });
+    const there = JSON.stringify(cardOf((await ask(rig, guest, 'mine', PARTNER)).body));
+    expect(there).not.toContain("Baton doesn't know your Teams account");
+    expect(there).toContain('Your open handoffs');
+    const here = JSON.stringify(cardOf((await ask(rig, guest, 'mine')).body));
+    expect(here).toContain("Baton doesn't know your Teams account");
+    expect(await links(rig)).toEqual([]);
+    const handles = await rig.baton.db.prisma.personHandle.findMany({ where: { externalId: guest.id } });
+    expect(handles.map(({ platform, workspace, personId, source }) => ({ platform, workspace, personId, source }))).toEqual([
+      { platform: 'teams', workspace: PARTNER, personId: 'sam', source: 'playbook' },
+    ]);
   });
 });
