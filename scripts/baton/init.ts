@@ -133,7 +133,9 @@ export async function runInit(args: string[], io: CliIo): Promise<number> {
     const playbook = await loadPlaybook(files[0]!);
 
     const lead = answers.people[leadIndex(answers.people)]!;
-    const startScript = relative(io.cwd, join(ROOT, 'scripts', 'start.mjs')) || 'scripts/start.mjs';
+    // Relative when init runs inside the Baton directory (the usual case), absolute otherwise.
+    const startPath = join(ROOT, 'scripts', 'start.mjs');
+    const startScript = relative(io.cwd, startPath).startsWith('..') ? startPath : relative(io.cwd, startPath);
     const body = JSON.stringify({
       transition: transitionId(answers),
       account: { name: 'My first customer' },

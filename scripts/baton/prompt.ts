@@ -45,6 +45,8 @@ export function createPrompter(input: Readable, output: Writable): Prompter {
         output.write('\n');
         throw new InputEndedError(question);
       }
+      // A piped answer is not echoed by a terminal: echo it, so the transcript reads as a dialogue.
+      if (!(input as { isTTY?: boolean }).isTTY) output.write(`${line}\n`);
       const answer = line.trim();
       return answer === '' && fallback !== undefined ? fallback : answer;
     },
