@@ -8,7 +8,7 @@ const COMMENTED_VARIABLE = /^#\s?([A-Z][A-Z0-9_]*)=/;
 
 export function envFromExample(example: string, values: Record<string, string>, header: string): string {
   const pending = new Map(Object.entries(values));
-  const lines = example.split('\n').map((line) => {
+  const lines = example.replace(/\n$/, '').split('\n').map((line) => {
     const name = COMMENTED_VARIABLE.exec(line)?.[1];
     if (name === undefined || !pending.has(name)) return line;
     const value = pending.get(name)!;
@@ -17,11 +17,11 @@ export function envFromExample(example: string, values: Record<string, string>, 
   });
   // A variable .env.example does not name (it would be a new one) still goes in, at the end.
   const extra = [...pending].map(([name, value]) => `${name}=${envValue(value)}`);
-  const body = [...lines, ...extra].join('\n');
-  return `${header
+  const top = header
     .split('\n')
     .map((l) => `# ${l}`.trimEnd())
-    .join('\n')}\n#\n${body.endsWith('\n') ? body : `${body}\n`}`;
+    .join('\n');
+  return `${top}\n#\n${[...lines, ...extra].join('\n')}\n`;
 }
 
 /** Quoted only when it has to be, so both `node --env-file` and a shell's `. ./.env` read it back. */

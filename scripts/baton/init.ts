@@ -114,6 +114,14 @@ export async function runInit(args: string[], io: CliIo): Promise<number> {
       throw new InitError(`${err.details?.map((d) => `${d.path === 'BATON_PUBLIC_URL' ? '--public-url' : d.path}: ${d.message}`).join('\n')}\nNothing was written.`);
     }
 
+    let envText: string;
+    try {
+      const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+      envText = envFromExample(example, env, `Written by \`npx baton init\` on ${generatedOn} from .env.example; it set ${Object.keys(env).join(' and ')}.`);
+    } catch (err) {
+      throw new InitError(`${(err as Error).message}. Nothing was written.`);
+    }
+
     if (prompter) {
       const confirmed = await prompter.ask(`Write ${playbookOut} and ${envOut}? (y/n)`, 'y');
       if (!/^y(es)?$/i.test(confirmed)) {
@@ -123,12 +131,8 @@ export async function runInit(args: string[], io: CliIo): Promise<number> {
     }
 
     writeFileSync(files[0]!, yaml);
-    const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
-    writeFileSync(
-      files[1]!,
-      envFromExample(example, env, `Written by \`npx baton init\` on ${generatedOn} from .env.example; it set ${Object.keys(env).join(' and ')}.`),
-      { mode: 0o600 },
-    );
+    // Secrets go into .env next (Slack, Teams), so only its owner may read it.
+    writeFileSync(files[1]!, envText, { mode: 0o600 });
     // The file as written, through the loader Baton starts with.
     const playbook = await loadPlaybook(files[0]!);
 

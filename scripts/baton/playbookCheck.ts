@@ -1,7 +1,8 @@
 /**
  * `baton playbook check [file] [--json]`: the check Baton runs at start-up, without starting it, for
  * RevOps repositories' CI. Every problem is printed as `file:line:column: path: message` — the form
- * editors and CI log viewers turn into links — and the exit code is 0 (valid) or 1 (not).
+ * editors and CI log viewers turn into links, and in GitHub Actions also as an annotation on the
+ * line — and the exit code is 0 (valid) or 1 (not).
  */
 import { resolve } from 'node:path';
 import { loadPlaybook } from '../../src/playbook/load.js';
@@ -29,6 +30,14 @@ export function locateProblem(detail: ErrorDetail): PlaybookProblem {
 export function formatProblem(file: string, problem: PlaybookProblem): string {
   const where = problem.line === undefined ? file : `${file}:${problem.line}:${problem.column}`;
   return `${where}: ${problem.path}: ${problem.message}`;
+}
+
+/** GitHub Actions' workflow command for an error on a line of a file. */
+export function githubAnnotation(file: string, problem: PlaybookProblem): string {
+  const data = (v: string) => v.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const property = (v: string) => data(v).replace(/:/g, '%3A').replace(/,/g, '%2C');
+  const where = problem.line === undefined ? '' : `,line=${problem.line},col=${problem.column}`;
+  return `::error file=${property(file)}${where},title=${property(`playbook: ${problem.path}`)}::${data(problem.message)}`;
 }
 
 export interface PlaybookCheckResult {
@@ -68,6 +77,8 @@ export async function runPlaybookCheck(args: string[], io: CliIo): Promise<numbe
     io.stdout.write(`${file}: valid (${plural(teams, 'team')}, ${plural(people, 'person').replace('persons', 'people')}, ${plural(transitions, 'transition')})\n`);
   } else {
     for (const problem of result.problems) io.stdout.write(`${formatProblem(file, problem)}\n`);
+    // In a GitHub Actions job, the same problems as annotations on the lines of the pull request.
+    if (io.env.GITHUB_ACTIONS === 'true') for (const problem of result.problems) io.stdout.write(`${githubAnnotation(file, problem)}\n`);
     io.stderr.write(`${file}: ${plural(result.problems.length, 'problem')}; Baton will not start with this playbook.\n`);
   }
   return result.valid ? 0 : 1;

@@ -76,6 +76,17 @@ describe('baton playbook check', () => {
     expect(run.stderr).toBe('bad.yml: 4 problems; Baton will not start with this playbook.\n');
   });
 
+  it('annotates the lines in a GitHub Actions job', async () => {
+    const run = await runBaton(['playbook', 'check', 'bad.yml'], { cwd: dir, env: { GITHUB_ACTIONS: 'true' } });
+    expect(run.code).toBe(1);
+    expect(run.stdout.trimEnd().split('\n').slice(4)).toEqual([
+      '::error file=bad.yml,line=3,col=3,title=playbook%3A organization.timeZone::unknown time zone "Europe/Berlinn"; use an IANA name such as "America/New_York" or "Europe/London"',
+      '::error file=bad.yml,line=13,col=5,title=playbook%3A teams.t.lead::unknown person "nobody" (use the id or email of someone under people)',
+      '::error file=bad.yml,line=18,col=5,title=playbook%3A transitions.x.to::a handoff must move to another team, or name fromStage and toStage to move between stages',
+      '::error file=bad.yml,line=22,col=7,title=playbook%3A transitions.x.sla.accept::expected a duration like "4h" or "30m", got "4 hours"',
+    ]);
+  });
+
   it('gives the same problems as JSON with --json', async () => {
     const run = await runBaton(['playbook', 'check', '--json', 'bad.yml'], { cwd: dir });
     expect(run.code).toBe(1);
