@@ -153,7 +153,8 @@ export async function runInit(args: string[], io: CliIo): Promise<number> {
     out('Next:');
     out(`  1. Start Baton with them:   node --env-file=${envOut} ${startScript}`);
     out(`  2. In another terminal, send your first handoff:`);
-    out(`     curl -s -H "Authorization: Bearer $(cat .baton-data/api-token)" -H 'Content-Type: application/json' http://127.0.0.1:3000/api/handoffs -d '${body}'`);
+    // An email may hold a ' (o'brien@…): close the quote, escape it, reopen.
+    out(`     curl -s -H "Authorization: Bearer $(cat .baton-data/api-token)" -H 'Content-Type: application/json' http://127.0.0.1:3000/api/handoffs -d '${body.replaceAll("'", "'\\''")}'`);
     out();
     out('Then connect Slack or Teams: docs/quickstart.md. Check the playbook after each edit: npx baton playbook check ' + playbookOut);
     return 0;
