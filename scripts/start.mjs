@@ -1,4 +1,4 @@
-// `npm start`: runs dist/bots/main.js in this process, building first only when dist/ is missing or
+// `npm start`: reads .env if there is one, then runs dist/bots/main.js in this process, building first only when dist/ is missing or
 // older than the sources (a first start, or after a `git pull`). `npm install` builds already
 // (prepare), so a normal start does no compilation: reading mtimes takes a few milliseconds.
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -28,6 +28,14 @@ function isStale() {
   if (!existsSync(stampPath) || !existsSync(join(root, 'dist', 'bots', 'main.js'))) return 'dist/ has not been built yet';
   if (newestSourceMtime() > statSync(stampPath).mtimeMs) return 'the sources changed since the last build';
   return undefined;
+}
+
+// A `.env` beside package.json (what `npx baton init` writes; see .env.example), or the file
+// BATON_ENV_FILE names, is read first; a variable already set in the environment wins over the file.
+const envFile = process.env.BATON_ENV_FILE || join(root, '.env');
+if (existsSync(envFile)) {
+  process.loadEnvFile(envFile);
+  console.error(`Read settings from ${envFile} (variables already set in the environment win).`);
 }
 
 const why = isStale();

@@ -151,7 +151,9 @@ export async function runInit(args: string[], io: CliIo): Promise<number> {
     out(`Wrote ${envOut}: .env.example with BATON_PLAYBOOK=${playbookOut}${publicUrl ? ` and BATON_PUBLIC_URL=${publicUrl}` : ''}.`);
     out();
     out('Next:');
-    out(`  1. Start Baton with them:   node --env-file=${envOut} ${startScript}`);
+    // npm start reads the .env beside package.json itself; any other place is named explicitly.
+    const startCommand = resolve(io.cwd, envOut) === join(ROOT, '.env') ? 'npm start' : `node --env-file=${envOut} ${startScript}`;
+    out(`  1. Start Baton with them:   ${startCommand}`);
     out(`  2. In another terminal, send your first handoff:`);
     // An email may hold a ' (o'brien@…): close the quote, escape it, reopen.
     out(`     curl -s -H "Authorization: Bearer $(cat .baton-data/api-token)" -H 'Content-Type: application/json' http://127.0.0.1:3000/api/handoffs -d '${body.replaceAll("'", "'\\''")}'`);
