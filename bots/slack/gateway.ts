@@ -21,11 +21,11 @@ import type { Logger } from '../../src/logger.js';
 import type { HandoffView } from '../../src/domain/view.js';
 import { NotFoundError } from '../../src/errors.js';
 import { NonRetriableError } from '../../src/retry.js';
-import { buildHandoffCard, type SlackMessage } from '../../blocks/slack/card.js';
+import type { SlackMessage } from '../../blocks/slack/card.js';
 import { SILENT_EVENTS, buildEscalationMessage, buildEventReply, buildNudgeMessage } from '../../blocks/slack/notices.js';
 import { blockKitProblems } from '../../blocks/slack/limits.js';
 import { ChannelPacer, toDeliveryError } from './api.js';
-import { cardContext } from './render.js';
+import { channelCard } from './render.js';
 import type { SlackUserMapper } from './users.js';
 
 export const SLACK_PLATFORM = 'slack';
@@ -106,7 +106,7 @@ export class SlackGateway implements OutboxConsumer {
       }
     };
     const now = this.deps.clock.now();
-    const card = buildHandoffCard(view, cardContext(service, view, now));
+    const card = channelCard(service, view, now);
     this.guardLimits(card, view.id);
     const fresh = new Set<string>();
 

@@ -19,13 +19,12 @@ import { buildCommandReply, SLASH_COMMAND } from '../../blocks/slack/commands.js
 import { buildHomeView } from '../../blocks/slack/home.js';
 import { lastChange } from '../../blocks/slack/format.js';
 import type { SlackMessage } from '../../blocks/slack/card.js';
-import { availableActions } from './render.js';
 import { refusalFor } from './refusals.js';
 import type { SlackUserMapper } from './users.js';
 import { SLACK_PLATFORM } from './gateway.js';
 import { safeParseUntrusted } from '../../src/untrusted.js';
 import { resolveViewer, viewerOf, type Viewer } from '../../src/domain/policy.js';
-import { viewHandoff } from '../../src/access.js';
+import { viewHandoffFor } from '../../src/access.js';
 import { InboxAlreadyAppliedError, type PlatformInbox } from '../../src/platformInbox.js';
 
 export interface ListenerDeps {
@@ -179,23 +178,23 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     const viewer = viewerOf(person);
     let view;
     try {
-      view = await viewHandoff(service, viewer, value.data.handoffId);
+      view = await viewHandoffFor(service, viewer, value.data.handoffId, clock.now());
     } catch (err) {
       return refuse(to, err, value.data.handoffId);
     }
-    // A form to reject or reassign is for those who may: anyone else is told who can, at once,
-    // rather than after filling it in.
-    const refusal = kind === 'details' ? undefined : service.policy.refusal(viewer, view, kind);
-    if (refusal) return refuse(to, refusal, view.id);
-    const t = service.transition(view.transition);
-    if (kind !== 'details' && !availableActions(view.status).includes(kind)) {
+    // A form to reject or reassign is for those who may: anyone else is told why not (who can, or
+    // what became of the handoff), at once, rather than after filling it in.
+    const affordance = kind === 'details' ? undefined : view.affordances.actions.find((a) => a.action === kind);
+    if (affordance && !affordance.allowed) {
+      if (affordance.refusedBy === 'policy') return tell(to, buildRefusal({ kind: 'forbidden', message: affordance.reason ?? '' }));
       const change = lastChange(view);
       return tell(to, buildRefusal({ kind: 'conflict', status: view.status, by: change?.actor?.name, at: change ? new Date(change.at) : undefined, message: `This handoff is ${view.status}.` }));
     }
+    const t = service.transition(view.transition);
     const channelId = body.channel?.id;
     const modal =
       kind === 'reject'
-        ? buildRejectModal(view, { reasons: t?.rejectReasons ?? [], channelId })
+        ? buildRejectModal(view, { reasons: view.affordances.rejectReasons, channelId })
         : kind === 'reassign'
           ? buildReassignModal(view, { people: reassignCandidates(service, view.owner.id, view.teamId), channelId })
           : buildDetailsModal(view, { transition: t, now: clock.now() });

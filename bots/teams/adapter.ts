@@ -58,7 +58,7 @@ export function startTeamsAdapter(teams: NonNullable<CoreContext['config']['team
   const tenants = new ServedTenants(teams.tenants);
   const book = new ConversationBook(platformStore, appId, tenants);
   const identity = new TeamsIdentity(service.directory, book, new IdentityLinks(db, clock), tenants, log);
-  const views = new TeamsViews(service, identity);
+  const views = new TeamsViews(service, identity, clock);
   const bot = new TeamsBot({ service, reports, clock, log, book, tenants, identity, views });
   const audience = typeof settings.ToChannelFromBotOAuthScope === 'string' ? settings.ToChannelFromBotOAuthScope : PUBLIC_CLOUD_SCOPE;
   const gateway = new TeamsGateway({ adapter, appId, audience, service, store: platformStore, book, identity, views, log });

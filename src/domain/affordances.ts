@@ -60,6 +60,8 @@ export interface ActionAffordance {
   allowed: boolean;
   /** Why not, in the words the core uses when refusing the click. */
   reason?: string;
+  /** Who said no: the policy (this viewer's roles; asked first, as the core does) or the lifecycle (the status). */
+  refusedBy?: 'policy' | 'lifecycle';
 }
 
 export interface ReassignCandidate {
@@ -76,11 +78,14 @@ export interface SlaAffordance {
 }
 export const DUE_SOON_MS = 60 * 60_000;
 
+/** What a viewer can be to a handoff (the lifecycle's roles but the system's). */
+export type ViewerRole = Exclude<Role, 'system'>;
+
 export interface HandoffAffordances {
   viewer: {
     kind: Audience['kind'];
     person: { id: string; name: string; timeZone: string } | null;
-    roles: Exclude<Role, 'system'>[];
+    roles: ViewerRole[];
     /** For a viewer who may see nothing: what they are told (the policy's stranger copy); else null. */
     refusal: string | null;
   };
@@ -124,7 +129,7 @@ export function viewFor(view: HandoffView, audience: Audience, deps: AffordanceD
 
 export function affordancesFor(view: HandoffView, audience: Audience, deps: AffordanceDeps): HandoffAffordances {
   const { policy, transition } = deps;
-  const roles = audience.kind === 'channel' ? [] : policy.rolesOf(audience, view).filter((r): r is Exclude<Role, 'system'> => r !== 'system');
+  const roles = audience.kind === 'channel' ? [] : policy.rolesOf(audience, view).filter((r): r is ViewerRole => r !== 'system');
   const last = lastChangeOf(view);
   const whoCanAct = Object.fromEntries(ACTION_ORDER.map((a) => [a, policy.whoCanAct(view, a)])) as Record<UserAction, string>;
   const actions = ACTION_ORDER.map((action): ActionAffordance => {
@@ -134,7 +139,8 @@ export function affordancesFor(view: HandoffView, audience: Audience, deps: Affo
     const available = statusRefusal === undefined;
     const policyRefusal = audience.kind === 'channel' ? undefined : policy.refusal(audience, view, action)?.userMessage;
     const reason = policyRefusal ?? statusRefusal;
-    return { action, label: ACTION_LABELS[action], available, allowed: reason === undefined, ...(reason !== undefined ? { reason } : {}) };
+    if (reason === undefined) return { action, label: ACTION_LABELS[action], available, allowed: true };
+    return { action, label: ACTION_LABELS[action], available, allowed: false, reason, refusedBy: policyRefusal !== undefined ? 'policy' : 'lifecycle' };
   });
   const allowed = (set: readonly UserAction[]) => actions.filter((a) => a.allowed && set.includes(a.action)).map((a) => a.action);
   const person = audience.kind === 'person' ? audience.person : undefined;
