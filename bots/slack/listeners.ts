@@ -13,7 +13,7 @@ import type { Person } from '../../src/playbook/schema.js';
 import type { UserAction } from '../../src/domain/lifecycle.js';
 import { parseCommand, runCommand, type CommandReports } from '../../src/commands.js';
 import { CARD_ACTIONS, SLACK_VIEWS, slackButtonValue, slackModalMetadata, type SlackModalMetadata } from '../../blocks/actions.js';
-import { buildDetailsModal, buildReassignModal, buildRejectModal, MODAL_INPUTS, type ReassignCandidate } from '../../blocks/slack/modals.js';
+import { buildDetailsModal, buildReassignModal, buildRejectModal, MODAL_INPUTS } from '../../blocks/slack/modals.js';
 import { buildNotice, buildRefusal } from '../../blocks/slack/notices.js';
 import { buildCommandReply, SLASH_COMMAND } from '../../blocks/slack/commands.js';
 import { buildHomeView } from '../../blocks/slack/home.js';
@@ -196,7 +196,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       kind === 'reject'
         ? buildRejectModal(view, { reasons: view.affordances.rejectReasons, channelId })
         : kind === 'reassign'
-          ? buildReassignModal(view, { people: reassignCandidates(service, view.owner.id, view.teamId), channelId })
+          ? buildReassignModal(view, { channelId })
           : buildDetailsModal(view, { transition: t, now: clock.now() });
     try {
       await client.views.open({ trigger_id: body.trigger_id, view: modal });
@@ -304,13 +304,4 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.error(async (err) => {
     log.error({ err: err.message, code: err.code }, 'Slack: a listener failed');
   });
-}
-
-/** Active people other than the owner: the receiving team first, then everyone else, by name. */
-export function reassignCandidates(service: HandoffService, ownerId: string, teamId: string): ReassignCandidate[] {
-  const teams = service.directory.teams;
-  return service.playbook.people
-    .filter((p) => p.active && p.id !== ownerId)
-    .sort((a, b) => Number(b.teamId === teamId) - Number(a.teamId === teamId) || a.name.localeCompare(b.name))
-    .map((p) => ({ id: p.id, name: p.name, teamName: teams.get(p.teamId)?.name }));
 }

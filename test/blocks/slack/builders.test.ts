@@ -24,7 +24,8 @@ const NOW = new Date('2026-03-04T15:00:00Z');
 /** A directory with nobody in it: the shared card's buttons depend on the status alone. */
 const nobody: AffordanceDirectory = { byId: new Map(), teams: new Map(), playbook: { admins: [], people: [] }, leadsOf: () => new Set(), isAdmin: () => false };
 /** The card as a channel sees it, with the core's affordances for that audience. */
-const buildHandoffCard = (v: HandoffView, c: CardContext) => buildCard(viewFor(v, CHANNEL, { policy: new Policy(nobody), directory: nobody, transition: undefined, now: NOW }), c);
+const onChannel = (v: HandoffView) => viewFor(v, CHANNEL, { policy: new Policy(nobody), directory: nobody, transition: undefined, now: NOW });
+const buildHandoffCard = (v: HandoffView, c: CardContext) => buildCard(onChannel(v), c);
 const INJECTION = '<!channel> <!here> <!everyone> <@U0EVIL1234> <#C0SECRET99> <https://evil.example/login|Open your invoice> &amp; <b>';
 
 const dana: PersonRef = { id: 'dana', name: 'Dana Kim', email: 'dana@example.com', slackUserId: 'U0DANA1234', teamsUserId: null };
@@ -161,7 +162,8 @@ describe('the handoff card with a maximal packet', () => {
   it('the reject and reassign modals hold 100 options at most, with labels of 75 characters', () => {
     const reject = buildRejectModal(maxView, { reasons: maxReasons, channelId: 'C0123456' });
     const people = Array.from({ length: 300 }, (_, i) => ({ id: `p${i}`, name: `${INJECTION} person ${i}`, teamName: 'T'.repeat(100) }));
-    const reassign = buildReassignModal(maxView, { people, channelId: 'C0123456' });
+    const channelView = onChannel(maxView);
+    const reassign = buildReassignModal({ ...channelView, affordances: { ...channelView.affordances, reassignCandidates: people, queueOffered: true } }, { channelId: 'C0123456' });
     for (const m of [reject, reassign]) {
       expect(blockKitProblems(m.blocks, 'modal', m as unknown as Record<string, unknown>)).toEqual([]);
       expect(JSON.parse(m.private_metadata!)).toEqual({ handoffId: 4242, version: 2, channelId: 'C0123456' });
@@ -259,6 +261,6 @@ describe('actions offered per status come from the lifecycle table (through the 
     ['accepted', ['reassign', 'touch', 'complete']],
     ['rejected', []],
   ] as [HandoffStatus, UserAction[]][])('%s → %j', (status, actions) => {
-    expect(viewFor(view({ status }), CHANNEL, { policy: new Policy(nobody), directory: nobody, transition: undefined, now: NOW }).affordances.offered).toEqual(actions);
+    expect(onChannel(view({ status })).affordances.offered).toEqual(actions);
   });
 });
