@@ -141,10 +141,10 @@ function packetBlocks(view: HandoffView, ctx: CardContext, budget: number): Know
       const needed = grid.length ? 2 : 1;
       if (blocks.length + needed > budget - reserve) break;
       flushGrid();
-      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${label}\n${safeMrkdwn(e.value, CARD_LONG_VALUE)}` } });
+      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${label}\n${safeMrkdwn(e.text, CARD_LONG_VALUE)}` } });
     } else {
       if (!grid.length && blocks.length + 1 > budget - reserve) break;
-      grid.push(truncate(`${label}\n${safeMrkdwn(e.value, CARD_SHORT_VALUE)}`, LIMITS.sectionFieldText));
+      grid.push(truncate(`${label}\n${safeMrkdwn(e.text, CARD_SHORT_VALUE)}`, LIMITS.sectionFieldText));
       if (grid.length === LIMITS.sectionFields) flushGrid();
     }
     shown++;

@@ -145,7 +145,7 @@ export function detailBlocks(view: HandoffView, ctx: { transition?: Pick<Transit
   ];
   const body: KnownBlock[] = [];
   for (const e of packetEntries(view, ctx.transition)) {
-    const pieces = chunk(escapeMrkdwn(e.value), LIMITS.sectionText - 120);
+    const pieces = chunk(escapeMrkdwn(e.text), LIMITS.sectionText - 120);
     pieces.forEach((piece, i) => {
       const label = i === 0 ? `*${safeMrkdwn(e.label, 100)}*\n` : `*${safeMrkdwn(e.label, 100)}* (continued)\n`;
       body.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(label + piece, LIMITS.sectionText) } });
