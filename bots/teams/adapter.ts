@@ -14,7 +14,7 @@ import type { AuthenticateRequestResult } from 'botframework-connector';
 import { z } from 'zod';
 import type { CoreContext, Plugin } from '../../src/app.js';
 import type { Logger } from '../../src/logger.js';
-import { MESSAGES_PATH } from './plugin.js';
+import { MESSAGES_PATH } from './paths.js';
 import { MalformedError, UnauthorizedError } from '../../src/errors.js';
 import { BODY_LIMIT } from '../../src/api/server.js';
 import { botbuilderSettings, customLoginCredentials } from './settings.js';
