@@ -282,10 +282,12 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       return;
     }
     // An inactive person's home shows what a stranger's does: no handoffs.
-    if (person && viewerOf(person).kind !== 'person') person = undefined;
+    const viewer = viewerOf(person);
     let view;
-    if (!person) view = buildHomeView({ now, person: undefined, slackUserId: event.user, mine: [] });
-    else {
+    if (viewer.kind !== 'person' || !person) {
+      const stranger = service.policy.strangerMessage(viewer, `your Slack account (member id ${event.user})`);
+      view = buildHomeView({ now, person: undefined, stranger, slackUserId: event.user, mine: [] });
+    } else {
       const mine = await runCommand(service, person, { kind: 'mine' }, now);
       const leads = service.playbook.teams.filter((t) => t.leadId === person.id || t.headId === person.id);
       let breaches;
