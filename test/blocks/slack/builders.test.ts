@@ -175,10 +175,10 @@ describe('the handoff card with a maximal packet', () => {
 
   it('reminders, escalations, thread replies and refusals stay within limits with any SLA data', () => {
     const messages = [
-      buildNudgeMessage(maxView, { kind: INJECTION, point: 0.5, dueAt: '2026-03-04T16:00:00Z' }, NOW),
-      buildNudgeMessage(maxView, 'garbage', NOW),
-      buildEscalationMessage(maxView, { escalatedTo: { id: 'x', name: INJECTION.repeat(50) }, level: 3 }, NOW),
-      buildEscalationMessage(maxView, { escalatedTo: 42, level: 'high', dueAt: 'never' }, NOW),
+      buildNudgeMessage(onChannel(maxView), { kind: INJECTION, point: 0.5, dueAt: '2026-03-04T16:00:00Z' }, NOW),
+      buildNudgeMessage(onChannel(maxView), 'garbage', NOW),
+      buildEscalationMessage(onChannel(maxView), { escalatedTo: { id: 'x', name: INJECTION.repeat(50) }, level: 3 }, NOW),
+      buildEscalationMessage(onChannel(maxView), { escalatedTo: 42, level: 'high', dueAt: 'never' }, NOW),
       ...maxEvents.slice(0, 7).map((e) => buildEventReply(e, maxReasons)),
       buildRefusal({ kind: 'forbidden', message: INJECTION.repeat(100) }),
       buildRefusal({ kind: 'conflict', status: 'accepted', by: INJECTION, at: NOW, message: '' }),
