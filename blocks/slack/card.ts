@@ -4,7 +4,7 @@
  */
 import type { KnownBlock, SectionBlock, ActionsBlock, Button } from '@slack/types';
 import type { HandoffView } from '../../src/domain/view.js';
-import type { UserAction } from '../../src/domain/lifecycle.js';
+import type { ViewerHandoffView } from '../../src/domain/affordances.js';
 import type { Transition } from '../../src/playbook/schema.js';
 import { CARD_ACTIONS, encodeSlackButtonValue } from '../actions.js';
 import { LIMITS, escapeMrkdwn, plain, safeMrkdwn, truncate } from './limits.js';
@@ -15,8 +15,6 @@ export interface CardContext {
   transition?: Pick<Transition, 'packet' | 'rejectReasons'> | undefined;
   /** Receiving team's name, for the summary. */
   teamName?: string | undefined;
-  /** The user actions the lifecycle allows in the current status (the adapter asks the core's table). */
-  actions: readonly UserAction[];
   now: Date;
 }
 
@@ -35,7 +33,8 @@ export function cardBlockId(handoffId: number, part: string): string {
   return `handoff_${handoffId}_${part}`;
 }
 
-export function buildHandoffCard(view: HandoffView, ctx: CardContext): SlackMessage {
+/** Which buttons appear is the view's affordances' (the core's) call; the card only draws them. */
+export function buildHandoffCard(view: ViewerHandoffView, ctx: CardContext): SlackMessage {
   const head: KnownBlock[] = [
     { type: 'header', block_id: cardBlockId(view.id, 'header'), text: plain(`${view.transitionName} · ${view.account.name}`, LIMITS.headerText) },
     summarySection(view, ctx),
@@ -54,7 +53,7 @@ export function buildHandoffCard(view: HandoffView, ctx: CardContext): SlackMess
       elements: [{ type: 'mrkdwn', text: `Handoff #${view.id} · created ${slackDate(view.createdAt)}${view.externalId ? ` · CRM ${safeMrkdwn(view.externalId, 200)}` : ''}` }],
     },
   ];
-  const actions = actionsBlock(view, ctx.actions);
+  const actions = actionsBlock(view);
   if (actions) tail.push(actions);
 
   const budget = LIMITS.messageBlocks - head.length - tail.length;
@@ -142,10 +141,10 @@ function packetBlocks(view: HandoffView, ctx: CardContext, budget: number): Know
       const needed = grid.length ? 2 : 1;
       if (blocks.length + needed > budget - reserve) break;
       flushGrid();
-      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${label}\n${safeMrkdwn(e.value, CARD_LONG_VALUE)}` } });
+      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${label}\n${safeMrkdwn(e.text, CARD_LONG_VALUE)}` } });
     } else {
       if (!grid.length && blocks.length + 1 > budget - reserve) break;
-      grid.push(truncate(`${label}\n${safeMrkdwn(e.value, CARD_SHORT_VALUE)}`, LIMITS.sectionFieldText));
+      grid.push(truncate(`${label}\n${safeMrkdwn(e.text, CARD_SHORT_VALUE)}`, LIMITS.sectionFieldText));
       if (grid.length === LIMITS.sectionFields) flushGrid();
     }
     shown++;
@@ -161,26 +160,16 @@ function packetBlocks(view: HandoffView, ctx: CardContext, budget: number): Know
   return blocks;
 }
 
-const BUTTON_LABELS: Partial<Record<UserAction, string>> = {
-  accept: 'Accept',
-  reject: 'Reject',
-  reassign: 'Reassign',
-  touch: 'Log first touch',
-  complete: 'Complete',
-};
-const BUTTON_ORDER: UserAction[] = ['accept', 'reject', 'reassign', 'touch', 'complete'];
-
-/** The buttons for what can still be done; none once the handoff is closed. */
-function actionsBlock(view: HandoffView, allowed: readonly UserAction[]): ActionsBlock | undefined {
+/** The buttons the affordances offer, in their order, then Full packet; none once nothing is offered. */
+function actionsBlock(view: ViewerHandoffView): ActionsBlock | undefined {
   const value = encodeSlackButtonValue(view.id, view.version);
   const buttons: Button[] = [];
-  for (const a of BUTTON_ORDER) {
-    if (!allowed.includes(a)) continue;
-    if (a === 'touch' && view.firstTouchAt) continue;
-    const cardAction = CARD_ACTIONS[a as keyof typeof CARD_ACTIONS];
+  for (const a of view.affordances.actions) {
+    if (!view.affordances.offered.includes(a.action)) continue;
+    const cardAction = CARD_ACTIONS[a.action as keyof typeof CARD_ACTIONS];
     if (!cardAction) continue;
-    const b: Button = { type: 'button', action_id: cardAction.slack, text: plain(BUTTON_LABELS[a] ?? a, LIMITS.buttonText), value };
-    if (a === 'accept') b.style = 'primary';
+    const b: Button = { type: 'button', action_id: cardAction.slack, text: plain(a.label, LIMITS.buttonText), value };
+    if (a.action === 'accept') b.style = 'primary';
     buttons.push(b);
   }
   if (!buttons.length) return undefined;

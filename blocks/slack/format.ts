@@ -1,12 +1,11 @@
 /**
- * Small text helpers shared by the Slack builders: date tokens, people, statuses, packet values.
+ * Small text helpers shared by the Slack builders: date tokens, people, statuses. The packet's
+ * entries come from the one presenter in ../packetText.ts.
  * Everything user-supplied goes through `escapeMrkdwn` before it reaches mrkdwn.
  */
 import type { HandoffEventView, HandoffView, PersonRef } from '../../src/domain/view.js';
 import type { HandoffStatus } from '../../src/domain/lifecycle.js';
-import type { PacketField, Transition } from '../../src/playbook/schema.js';
 import { escapeMrkdwn } from './limits.js';
-import { scalarText } from '../packetText.js';
 
 /**
  * A Slack date token: every reader sees the time in their own zone. The fallback (UTC) shows
@@ -88,43 +87,7 @@ export function deadlineLabel(view: HandoffView): string {
   return view.status === 'accepted' ? 'First touch due' : 'Accept by';
 }
 
-export interface PacketEntry {
-  key: string;
-  label: string;
-  /** Long values (text, lists) get a full-width section; short ones share a fields grid. */
-  long: boolean;
-  /** Unescaped display text. */
-  value: string;
-}
-
-/** The packet in the playbook's field order (then any extra keys), as display text. Empty values are left out. */
-export function packetEntries(view: Pick<HandoffView, 'packet'>, transition: Pick<Transition, 'packet'> | undefined): PacketEntry[] {
-  const out: PacketEntry[] = [];
-  const seen = new Set<string>();
-  const fields: PacketField[] = transition?.packet ?? [];
-  for (const f of fields) {
-    seen.add(f.key);
-    const v = view.packet[f.key];
-    if (v === undefined || v === null || v === '') continue;
-    out.push({ key: f.key, label: f.label, long: f.type === 'text' || f.type === 'list' || isLong(v), value: displayValue(v) });
-  }
-  for (const [key, v] of Object.entries(view.packet)) {
-    if (seen.has(key) || v === undefined || v === null || v === '') continue;
-    out.push({ key, label: key, long: isLong(v), value: displayValue(v) });
-  }
-  return out;
-}
-
-function isLong(v: unknown): boolean {
-  return Array.isArray(v) || (typeof v === 'string' && v.length > 120) || (typeof v === 'object' && v !== null);
-}
-
-/** Lists become bullets, booleans Yes/No; anything else as text. */
-export function displayValue(v: unknown): string {
-  if (Array.isArray(v)) return v.map((x) => `• ${displayValue(x)}`).join('\n');
-  return scalarText(v);
-}
-
+export { packetEntries, type PacketEntry } from '../packetText.js';
 export { readSlaData, type SlaEventData } from '../packetText.js';
 
 /** "accept SLA" / "first-touch SLA" from the SLA engine's `kind` (mrkdwn-safe: it comes from another module's data). */

@@ -10,8 +10,10 @@ import { handoffLine, SLASH_COMMAND } from './commands.js';
 
 export interface HomeContext {
   now: Date;
-  /** The viewer, or undefined when their Slack account maps to nobody in the playbook. */
+  /** The viewer, or undefined when their Slack account maps to nobody active in the playbook. */
   person: { name: string } | undefined;
+  /** What someone Baton does not know is told (the core's stranger copy, naming who can add them). */
+  stranger?: string | undefined;
   slackUserId: string;
   mine: HandoffView[];
   /** For leads: their teams' breached handoffs; undefined for everyone else. */
@@ -40,7 +42,10 @@ export function buildHomeView(ctx: HomeContext): HomeView {
   if (!ctx.person) {
     blocks.push({
       type: 'section',
-      text: { type: 'mrkdwn', text: `:wave: You're not in the Baton playbook yet. Ask RevOps to add you (Slack member id \`${escapeMrkdwn(ctx.slackUserId)}\`).` },
+      text: {
+        type: 'mrkdwn',
+        text: truncate(`:wave: ${ctx.stranger ? escapeMrkdwn(ctx.stranger) : `You're not in the Baton playbook yet (Slack member id \`${escapeMrkdwn(ctx.slackUserId)}\`).`}`, LIMITS.sectionText),
+      },
     });
     return { type: 'home', blocks };
   }

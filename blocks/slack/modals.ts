@@ -5,6 +5,7 @@
  */
 import type { KnownBlock, ModalView, PlainTextOption } from '@slack/types';
 import type { HandoffEventView, HandoffView } from '../../src/domain/view.js';
+import type { ViewerHandoffView } from '../../src/domain/affordances.js';
 import type { Transition } from '../../src/playbook/schema.js';
 import { QUEUE_TARGET, SLACK_VIEWS, type SlackModalMetadata } from '../actions.js';
 import { LIMITS, chunk, escapeMrkdwn, plain, safeMrkdwn, truncate } from './limits.js';
@@ -74,15 +75,11 @@ export function buildRejectModal(view: HandoffView, ctx: { reasons: readonly { c
   } satisfies ModalView;
 }
 
-export interface ReassignCandidate {
-  id: string;
-  name: string;
-  teamName?: string | undefined;
-}
-
-export function buildReassignModal(view: HandoffView, ctx: { people: readonly ReassignCandidate[]; channelId?: string | undefined }): ModalView {
-  // One option is the queue; Slack allows 100 in all.
-  const people = ctx.people.slice(0, LIMITS.options - 1);
+/** The choices are the core's (the view's affordances): the one reassign rule every platform shows. */
+export function buildReassignModal(view: ViewerHandoffView, ctx: { channelId?: string | undefined }): ModalView {
+  const { reassignCandidates, queueOffered } = view.affordances;
+  // One option may be the queue; Slack allows 100 in all.
+  const people = reassignCandidates.slice(0, LIMITS.options - (queueOffered ? 1 : 0));
   return {
     type: 'modal',
     callback_id: SLACK_VIEWS.reassign,
@@ -99,8 +96,8 @@ export function buildReassignModal(view: HandoffView, ctx: { people: readonly Re
         element: {
           type: 'static_select',
           action_id: MODAL_INPUTS.reassignTo.action,
-          placeholder: plain('A person, or the next in the queue', LIMITS.placeholder),
-          options: [option('Next in the queue', QUEUE_TARGET), ...people.map((p) => option(p.teamName ? `${p.name} (${p.teamName})` : p.name, p.id))],
+          placeholder: plain(queueOffered ? 'A person, or the next in the queue' : 'A person', LIMITS.placeholder),
+          options: [...(queueOffered ? [option('Next in the queue', QUEUE_TARGET)] : []), ...people.map((p) => option(p.teamName ? `${p.name} (${p.teamName})` : p.name, p.id))],
         },
       },
       {
@@ -148,7 +145,7 @@ export function detailBlocks(view: HandoffView, ctx: { transition?: Pick<Transit
   ];
   const body: KnownBlock[] = [];
   for (const e of packetEntries(view, ctx.transition)) {
-    const pieces = chunk(escapeMrkdwn(e.value), LIMITS.sectionText - 120);
+    const pieces = chunk(escapeMrkdwn(e.text), LIMITS.sectionText - 120);
     pieces.forEach((piece, i) => {
       const label = i === 0 ? `*${safeMrkdwn(e.label, 100)}*\n` : `*${safeMrkdwn(e.label, 100)}* (continued)\n`;
       body.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(label + piece, LIMITS.sectionText) } });

@@ -1,10 +1,12 @@
 /**
  * Messages around the card: audit events as thread replies, SLA reminders and escalations (with
- * a Snooze button), and the ephemeral answers to a click that could not be applied.
+ * the reminder buttons the view's affordances offer: Accept, Reassign, Snooze as they apply), and
+ * the ephemeral answers to a click that could not be applied.
  */
 import type { Button, KnownBlock } from '@slack/types';
 import type { HandoffEventView, HandoffView } from '../../src/domain/view.js';
 import type { HandoffStatus } from '../../src/domain/lifecycle.js';
+import type { ViewerHandoffView } from '../../src/domain/affordances.js';
 import { CARD_ACTIONS, encodeSlackButtonValue } from '../actions.js';
 import { LIMITS, escapeMrkdwn, plain, safeMrkdwn, truncate } from './limits.js';
 import { STATUS_LABEL, countdown, personText, pointLabel, readSlaData, slackDate, slaKindLabel } from './format.js';
@@ -33,16 +35,26 @@ function button(action: keyof typeof CARD_ACTIONS, label: string, view: HandoffV
   return b;
 }
 
+/** The reminder buttons the core offers this audience, in its order, then Full packet. */
+function reminderButtons(view: ViewerHandoffView): Button[] {
+  const out: Button[] = [];
+  for (const a of view.affordances.actions) {
+    if (!view.affordances.offeredOnReminder.includes(a.action)) continue;
+    const cardAction = a.action as keyof typeof CARD_ACTIONS;
+    if (CARD_ACTIONS[cardAction]) out.push(button(cardAction, a.label, view, a.action === 'accept' ? 'primary' : undefined));
+  }
+  out.push(button('details', 'Full packet', view));
+  return out;
+}
+
 /** DM to the owner when an SLA point passes. `data` comes from the SLA engine and is read defensively. */
-export function buildNudgeMessage(view: HandoffView, data: unknown, now: Date): SlackMessage {
+export function buildNudgeMessage(view: ViewerHandoffView, data: unknown, now: Date): SlackMessage {
   const sla = readSlaData(data);
   const due = sla.dueAt ?? view.slaDueAt;
   const point = pointLabel(sla.point);
   const lead = `:alarm_clock: Reminder${point ? ` (${point} of the ${slaKindLabel(sla.kind)} used)` : ''}: ${title(view)} is waiting for you.`;
   const dueLine = due ? `\n${view.status === 'accepted' ? 'First touch due' : 'Accept by'} ${slackDate(due)} (${countdown(due, now)}).` : '';
-  const buttons: Button[] = [];
-  if (view.status !== 'accepted') buttons.push(button('accept', 'Accept', view, 'primary'));
-  buttons.push(button('snooze', 'Snooze', view), button('details', 'Full packet', view));
+  const buttons = reminderButtons(view);
   return {
     text: truncate(`Reminder: ${escapeMrkdwn(view.transitionName)} for ${escapeMrkdwn(view.account.name)} is waiting for you`, LIMITS.messageText),
     blocks: [
@@ -53,7 +65,7 @@ export function buildNudgeMessage(view: HandoffView, data: unknown, now: Date): 
 }
 
 /** Posted in the team channel and sent to the escalation target when an SLA is breached. */
-export function buildEscalationMessage(view: HandoffView, data: unknown, now: Date): SlackMessage {
+export function buildEscalationMessage(view: ViewerHandoffView, data: unknown, now: Date): SlackMessage {
   const sla = readSlaData(data);
   const due = sla.dueAt ?? view.slaDueAt;
   const level = sla.level ?? view.escalationLevel;
@@ -65,7 +77,7 @@ export function buildEscalationMessage(view: HandoffView, data: unknown, now: Da
     text: truncate(`Escalated: ${escapeMrkdwn(view.transitionName)} for ${escapeMrkdwn(view.account.name)} breached its SLA`, LIMITS.messageText),
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) } },
-      { type: 'actions', block_id: `escalation_${view.id}`, elements: [button('reassign', 'Reassign', view), button('snooze', 'Snooze', view), button('details', 'Full packet', view)] },
+      { type: 'actions', block_id: `escalation_${view.id}`, elements: reminderButtons(view) },
     ] satisfies KnownBlock[],
   };
 }

@@ -27,7 +27,7 @@ import type { MonthlyReview } from '../../src/reports/review.js';
 
 const LIST_STEPS = [25, 15, 10, 5] as const;
 
-const READ_ONLY: HandoffCardContext = { actions: [], refreshUserIds: [], reassignTo: [] };
+const READ_ONLY: HandoffCardContext = { refreshUserIds: [] };
 
 /** `detailsContext` is what `show` renders the details card with (default: read-only). */
 export function buildCommandCard(result: CommandResult, detailsContext: HandoffCardContext = READ_ONLY): AdaptiveCard {

@@ -4,9 +4,7 @@
  */
 import type { HandoffEventView, HandoffView } from '../../src/domain/view.js';
 import type { HandoffStatus } from '../../src/domain/lifecycle.js';
-import type { PacketField, Transition } from '../../src/playbook/schema.js';
 import { localDateTime, md } from './card.js';
-import { scalarText } from '../packetText.js';
 
 export const STATUS_LABEL: Record<HandoffStatus, string> = {
   routed: 'Awaiting acceptance',
@@ -96,45 +94,7 @@ export function deadlineLabel(view: HandoffView): string {
   return view.status === 'accepted' ? 'First touch due' : 'Accept by';
 }
 
-export interface PacketEntry {
-  key: string;
-  label: string;
-  /** Raw display text (for TextRuns); lists have one entry per item. */
-  items: string[];
-  list: boolean;
-}
-
-/** The packet in the playbook's field order (then any extra keys). Empty values are left out. */
-export function packetEntries(view: Pick<HandoffView, 'packet'>, transition: Pick<Transition, 'packet'> | undefined): PacketEntry[] {
-  const out: PacketEntry[] = [];
-  const seen = new Set<string>();
-  const fields: PacketField[] = transition?.packet ?? [];
-  for (const f of fields) {
-    seen.add(f.key);
-    const v = view.packet[f.key];
-    if (isEmpty(v)) continue;
-    out.push(entry(f.key, f.label, v));
-  }
-  for (const [key, v] of Object.entries(view.packet)) {
-    if (seen.has(key) || isEmpty(v)) continue;
-    out.push(entry(key, key, v));
-  }
-  return out;
-}
-
-function entry(key: string, label: string, v: unknown): PacketEntry {
-  if (Array.isArray(v)) return { key, label, items: v.map(displayValue), list: true };
-  return { key, label, items: [displayValue(v)], list: false };
-}
-
-function isEmpty(v: unknown): boolean {
-  return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
-}
-
-/** Booleans as Yes/No; anything that is not text as JSON. */
-export function displayValue(v: unknown): string {
-  return scalarText(v);
-}
+export { packetEntries, type PacketEntry } from '../packetText.js';
 
 export { readSlaData, type SlaEventData } from '../packetText.js';
 

@@ -1,11 +1,12 @@
 /**
  * The handoff card for Teams (Adaptive Card 1.5, Universal Actions), in two forms: the summary
  * posted to the team channel and the owner's chat, and the details view (full packet, timeline)
- * a viewer opens from it. Which buttons appear is decided by the caller (`ctx.actions`); the card
- * only renders. `refresh.userIds` lets Teams fetch a per-user view for the people who can act,
+ * a viewer opens from it. Which buttons and choices appear is the view's affordances' (the core's)
+ * call; the card only renders them. `refresh.userIds` lets Teams fetch a per-user view for the people who can act,
  * so everyone else keeps the read-only card.
  */
 import type { HandoffView } from '../../src/domain/view.js';
+import type { ViewerHandoffView } from '../../src/domain/affordances.js';
 import type { Transition } from '../../src/playbook/schema.js';
 import { CARD_ACTIONS, QUEUE_TARGET, TEAMS_INPUTS, type CardAction } from '../actions.js';
 import {
@@ -28,18 +29,11 @@ import {
 } from './card.js';
 import { STATUS_LABEL, STATUS_TONE, deadlineLabel, packetEntries, statusLine, type Tone } from './format.js';
 
-/** Actions a handoff card can offer (the snooze button lives on reminders). */
-export type HandoffCardAction = Extract<CardAction, 'accept' | 'reject' | 'reassign' | 'touch' | 'complete' | 'snooze'>;
-
 export interface HandoffCardContext {
   /** The handoff's transition from the playbook: packet labels and reject reasons. */
   transition?: Pick<Transition, 'packet' | 'rejectReasons'> | undefined;
-  /** What this viewer may do now. Empty: the read-only view. */
-  actions: readonly HandoffCardAction[];
   /** Teams user ids (29:…) that get a per-user view through refresh; empty: no refresh. */
   refreshUserIds: readonly string[];
-  /** Who the handoff can be reassigned to (the owner left out). */
-  reassignTo: readonly { id: string; name: string }[];
   /** A one-line message for this viewer, e.g. why their click was refused. */
   notice?: { text: string; tone: Tone } | undefined;
 }
@@ -62,7 +56,7 @@ const DETAILS_STEPS = [
 
 const MAX_REASSIGN_CHOICES = 100;
 
-export function buildHandoffCard(view: HandoffView, ctx: HandoffCardContext): AdaptiveCard {
+export function buildHandoffCard(view: ViewerHandoffView, ctx: HandoffCardContext): AdaptiveCard {
   return fitCard(SUMMARY_STEPS, (limits) =>
     adaptiveCard({
       fallbackText: fallbackText(view),
@@ -71,7 +65,7 @@ export function buildHandoffCard(view: HandoffView, ctx: HandoffCardContext): Ad
         ...facts(view),
         ...packetSection(view, ctx, limits.value, limits.listItems, 'Packet'),
       ],
-      actions: actionButtons(view, ctx),
+      actions: actionButtons(view),
       ...refresh(view, ctx),
       msteams: { width: 'Full' },
     }),
@@ -166,37 +160,29 @@ function timeline(view: HandoffView, max: number): CardElement[] {
   return [{ type: 'Container', separator: true, spacing: 'Medium', items }];
 }
 
-function actionButtons(view: HandoffView, ctx: HandoffCardContext): ActionElement[] {
-  const data = { handoffId: view.id, version: view.version };
-  const out: ActionElement[] = [];
-  for (const action of ctx.actions) {
-    switch (action) {
-      case 'accept':
-        out.push(execute('Accept', 'accept', data, 'positive'));
-        break;
-      case 'reject':
-        out.push(rejectCard(view, ctx));
-        break;
-      case 'reassign':
-        out.push(reassignCard(view, ctx));
-        break;
-      case 'touch':
-        out.push(execute('Log first touch', 'touch', data));
-        break;
-      case 'complete':
-        out.push(execute('Complete', 'complete', data));
-        break;
-      case 'snooze':
-        out.push(execute('Snooze reminders', 'snooze', data));
-        break;
-    }
-  }
+/** The viewer's offered actions, in the affordances' order, then Details. */
+function actionButtons(view: ViewerHandoffView): ActionElement[] {
+  const out = offeredButtons(view, view.affordances.offered);
   out.push(execute('Details', 'details', { handoffId: view.id }));
   return out;
 }
 
-export function rejectCard(view: HandoffView, ctx: Pick<HandoffCardContext, 'transition'>): ShowCardAction {
-  const reasons = ctx.transition?.rejectReasons ?? [];
+/** One button (or form) per offered action: Accept, Log first touch, Complete and Snooze act at once; Reject and Reassign open a form. */
+export function offeredButtons(view: ViewerHandoffView, offered: readonly string[]): ActionElement[] {
+  const data = { handoffId: view.id, version: view.version };
+  const out: ActionElement[] = [];
+  for (const a of view.affordances.actions) {
+    if (!offered.includes(a.action)) continue;
+    if (a.action === 'reject') out.push(rejectCard(view));
+    else if (a.action === 'reassign') out.push(reassignCard(view));
+    else if (a.action === 'accept') out.push(execute(a.label, 'accept', data, 'positive'));
+    else if (a.action in CARD_ACTIONS) out.push(execute(a.label, a.action as CardAction, data));
+  }
+  return out;
+}
+
+export function rejectCard(view: ViewerHandoffView): ShowCardAction {
+  const reasons = view.affordances.rejectReasons;
   return {
     type: 'Action.ShowCard',
     title: 'Reject',
@@ -229,8 +215,9 @@ export function rejectCard(view: HandoffView, ctx: Pick<HandoffCardContext, 'tra
   };
 }
 
-export function reassignCard(view: HandoffView, ctx: Pick<HandoffCardContext, 'reassignTo'>): ShowCardAction {
-  const people = ctx.reassignTo.filter((p) => p.id !== view.owner.id).slice(0, MAX_REASSIGN_CHOICES);
+export function reassignCard(view: ViewerHandoffView): ShowCardAction {
+  const { reassignCandidates, queueOffered } = view.affordances;
+  const people = reassignCandidates.slice(0, MAX_REASSIGN_CHOICES - (queueOffered ? 1 : 0));
   return {
     type: 'Action.ShowCard',
     title: 'Reassign',
@@ -244,8 +231,8 @@ export function reassignCard(view: HandoffView, ctx: Pick<HandoffCardContext, 'r
           style: 'compact',
           isRequired: true,
           errorMessage: 'Pick a person or the queue',
-          value: QUEUE_TARGET,
-          choices: [{ title: 'Next in queue', value: QUEUE_TARGET }, ...people.map((p) => ({ title: truncate(p.name, 100), value: p.id }))],
+          ...(queueOffered ? { value: QUEUE_TARGET } : {}),
+          choices: [...(queueOffered ? [{ title: 'Next in queue', value: QUEUE_TARGET }] : []), ...people.map((p) => ({ title: truncate(p.name, 100), value: p.id }))],
         },
         {
           type: 'Input.Text',

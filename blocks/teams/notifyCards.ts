@@ -1,17 +1,17 @@
 /**
  * Proactive cards sent to one person: the SLA reminder (nudge) to the owner and the escalation
- * to whoever the SLA engine escalated to. Both carry the actions the recipient may take (decided
- * by the caller) plus Snooze, and a Details button.
+ * to whoever the SLA engine escalated to. Both carry the reminder actions the recipient's
+ * affordances offer (Accept, Reassign, Snooze — decided by the core) and a Details button.
  */
-import type { HandoffView } from '../../src/domain/view.js';
+import type { ViewerHandoffView } from '../../src/domain/affordances.js';
 import { adaptiveCard, fitCard, localDateTime, md, richText, run, textBlock, truncate, type ActionElement, type AdaptiveCard, type CardElement } from './card.js';
-import { execute, reassignCard, rejectCard, type HandoffCardContext } from './handoffCard.js';
+import { execute, offeredButtons, type HandoffCardContext } from './handoffCard.js';
 import { deadlineLabel, pointLabel, readSlaData, slaKindLabel } from './format.js';
 
-export type NotifyContext = Pick<HandoffCardContext, 'transition' | 'actions' | 'reassignTo' | 'notice'>;
+export type NotifyContext = Pick<HandoffCardContext, 'notice'>;
 
 /** A reminder that a deadline is approaching; `data` is the SLA event's payload data. */
-export function buildNudgeCard(view: HandoffView, data: unknown, ctx: NotifyContext): AdaptiveCard {
+export function buildNudgeCard(view: ViewerHandoffView, data: unknown, ctx: NotifyContext): AdaptiveCard {
   const sla = readSlaData(data);
   const due = sla.dueAt ?? view.slaDueAt;
   const point = pointLabel(sla.point);
@@ -28,7 +28,7 @@ export function buildNudgeCard(view: HandoffView, data: unknown, ctx: NotifyCont
 }
 
 /** The SLA was breached and the handoff escalated to the recipient. */
-export function buildEscalationCard(view: HandoffView, data: unknown, ctx: NotifyContext): AdaptiveCard {
+export function buildEscalationCard(view: ViewerHandoffView, data: unknown, ctx: NotifyContext): AdaptiveCard {
   const sla = readSlaData(data);
   const level = sla.level ?? view.escalationLevel;
   const due = sla.dueAt ?? view.slaDueAt;
@@ -40,7 +40,7 @@ export function buildEscalationCard(view: HandoffView, data: unknown, ctx: Notif
         `Escalation step ${level}${sla.escalatedTo ? `: ${md(sla.escalatedTo.name)}` : ''}.`,
     ),
     textBlock(
-      ctx.actions.length
+      view.affordances.offeredOnReminder.length
         ? view.status === 'accepted'
           ? 'Follow up with the owner, reassign it, or snooze the reminders.'
           : 'Accept it for them, reassign it, or snooze the reminders.'
@@ -51,16 +51,9 @@ export function buildEscalationCard(view: HandoffView, data: unknown, ctx: Notif
   return card(view, body, ctx, `Escalation: handoff #${view.id} (${view.account.name}) missed its SLA`);
 }
 
-function card(view: HandoffView, body: CardElement[], ctx: NotifyContext, fallback: string): AdaptiveCard {
-  const data = { handoffId: view.id, version: view.version };
+function card(view: ViewerHandoffView, body: CardElement[], ctx: NotifyContext, fallback: string): AdaptiveCard {
   return fitCard([1], () => {
-    const actions: ActionElement[] = [];
-    for (const a of ctx.actions) {
-      if (a === 'accept') actions.push(execute('Accept', 'accept', data, 'positive'));
-      if (a === 'reject') actions.push(rejectCard(view, ctx));
-      if (a === 'reassign') actions.push(reassignCard(view, ctx));
-      if (a === 'snooze') actions.push(execute('Snooze', 'snooze', data));
-    }
+    const actions: ActionElement[] = offeredButtons(view, view.affordances.offeredOnReminder);
     actions.push(execute('Details', 'details', { handoffId: view.id }));
     const notice = ctx.notice ? [richText([run(ctx.notice.text, { weight: 'Bolder' })])] : [];
     return adaptiveCard({ fallbackText: truncate(fallback, 300), body: [...body, ...notice], actions });

@@ -6,18 +6,19 @@
  */
 import type { CoreContext } from '../../src/app.js';
 import type { HandoffView } from '../../src/domain/view.js';
-import { LIFECYCLE, USER_ACTIONS, type UserAction } from '../../src/domain/lifecycle.js';
+import type { UserAction } from '../../src/domain/lifecycle.js';
 import type { Person } from '../../src/playbook/schema.js';
-import { buildHandoffCard as buildSlackCard, type SlackMessage } from '../../blocks/slack/card.js';
+import type { SlackMessage } from '../../blocks/slack/card.js';
 import type { AdaptiveCard } from '../../blocks/teams/card.js';
-import { cardContext } from '../slack/render.js';
+import { channelCard } from '../slack/render.js';
 import { TeamsViews } from '../teams/views.js';
 import { teamsUserIdOf } from '../teams/identity.js';
 import { ServedTenants } from '../teams/tenants.js';
 import { ConversationBook } from '../teams/conversations.js';
 import { slackMessageHtml } from './slackHtml.js';
 import type { Viewer } from '../../src/domain/policy.js';
-import { viewHandoff } from '../../src/access.js';
+import { viewHandoffFor } from '../../src/access.js';
+import type { HandoffAffordances, ReassignCandidate, ViewerRole } from '../../src/domain/affordances.js';
 
 export interface HandoffSummary {
   id: number;
@@ -45,8 +46,6 @@ export interface TimerView {
   failCount: number;
 }
 
-export type Role = 'owner' | 'owner_lead' | 'admin' | 'sender' | 'sender_lead';
-
 export interface HandoffDetail {
   view: HandoffView;
   demo: boolean;
@@ -54,13 +53,18 @@ export interface HandoffDetail {
   teams: { mode: 'summary' | 'details'; card: AdaptiveCard };
   /** null when the jobs port is not available to the console. */
   timers: TimerView[] | null;
-  /** User actions the lifecycle allows in this status (the core still checks who asks). */
+  /**
+   * User actions the lifecycle allows in this status, for somebody: the console lets the previewed
+   * person try any of them, and the core refuses them as Slack or Teams would.
+   */
   actions: UserAction[];
   /** What the viewer is to this handoff; empty for everyone else. */
-  roles: Role[];
+  roles: ViewerRole[];
   viewer: { id: string; name: string; timeZone: string } | null;
   rejectReasons: { code: string; label: string }[];
-  reassignTo: { id: string; name: string }[];
+  reassignTo: ReassignCandidate[];
+  /** Everything the core decided for this viewer (src/domain/affordances.ts), which the fields above are read from. */
+  affordances: HandoffAffordances;
   now: string;
 }
 
@@ -74,7 +78,7 @@ export class ConsoleViews {
     const { service, platformStore, config } = core;
     // Only whose Teams ids the cards' refresh lists: no identity look-ups from the console.
     const book = new ConversationBook(platformStore, config.teams?.appId ?? 'baton-console', new ServedTenants(config.teams?.tenants ?? []));
-    this.teams = new TeamsViews(service, { teamsUserIdOf: (personId) => teamsUserIdOf(service.directory, book, personId) });
+    this.teams = new TeamsViews(service, { teamsUserIdOf: (personId) => teamsUserIdOf(service.directory, book, personId) }, core.clock);
   }
 
   summary(v: HandoffView): HandoffSummary {
@@ -102,27 +106,30 @@ export class ConsoleViews {
    */
   async detail(id: number, who: Viewer, mode: 'summary' | 'details' = 'summary', account?: string): Promise<HandoffDetail> {
     const { service, clock } = this.core;
-    const view = await viewHandoff(service, who, id, account ? { account } : undefined);
-    const viewer: Person | undefined = who.kind === 'person' ? who.person : undefined;
     const now = clock.now();
+    const view = await viewHandoffFor(service, who, id, now, account ? { account } : undefined);
+    const viewer: Person | undefined = who.kind === 'person' ? who.person : undefined;
     const dir = service.directory;
-    const slack = buildSlackCard(view, cardContext(service, view, now));
+    const slack = channelCard(service, view, now);
     const html = slackMessageHtml(slack, {
       userName: (slackId) => dir.find(slackId)?.name,
       channelName: (channelId) => service.playbook.teams.find((t) => t.channels.slack === channelId)?.name,
     });
     const card = mode === 'details' ? await this.teams.details(view, viewer) : await this.teams.summary(view, viewer);
+    const a = view.affordances;
+    const { affordances: _, ...plain } = view;
     return {
-      view,
+      view: plain,
       demo: this.demoIds.has(id),
       slack: { html, message: slack },
       teams: { mode, card },
       timers: await this.timers(id),
-      actions: USER_ACTIONS.filter((a) => LIFECYCLE[a].from.includes(view.status) && !(a === 'touch' && view.firstTouchAt)),
-      roles: service.policy.rolesOf(who, view).filter((r): r is Role => r !== 'system'),
-      viewer: viewer ? { id: viewer.id, name: viewer.name, timeZone: viewer.timeZone } : null,
-      rejectReasons: service.transition(view.transition)?.rejectReasons ?? [],
-      reassignTo: this.teams.reassignTo(view),
+      actions: a.actions.filter((x) => x.available).map((x) => x.action),
+      roles: a.viewer.roles,
+      viewer: a.viewer.person,
+      rejectReasons: a.rejectReasons,
+      reassignTo: a.reassignCandidates,
+      affordances: a,
       now: now.toISOString(),
     };
   }

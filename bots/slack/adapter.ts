@@ -15,7 +15,7 @@ import { PersonHandles } from '../../src/personHandles.js';
 import { SLACK_PLATFORM, SlackGateway } from './gateway.js';
 import { registerListeners } from './listeners.js';
 import { SlackDigestDelivery } from './digest.js';
-import type { SlackPluginOptions } from './plugin.js';
+import type { SlackPluginOptions } from './options.js';
 import { PlatformInbox, startInboxRecovery, type InboxRecovery } from '../../src/platformInbox.js';
 
 export function startSlackAdapter(slack: NonNullable<CoreContext['config']['slack']>, { config, service, reports, platformStore, db, clock }: CoreContext, log: Logger, options: SlackPluginOptions): Plugin {

@@ -21,11 +21,14 @@ import type { Logger } from '../../src/logger.js';
 import type { HandoffView } from '../../src/domain/view.js';
 import { NotFoundError } from '../../src/errors.js';
 import { NonRetriableError } from '../../src/retry.js';
-import { buildHandoffCard, type SlackMessage } from '../../blocks/slack/card.js';
+import type { SlackMessage } from '../../blocks/slack/card.js';
 import { SILENT_EVENTS, buildEscalationMessage, buildEventReply, buildNudgeMessage } from '../../blocks/slack/notices.js';
 import { blockKitProblems } from '../../blocks/slack/limits.js';
 import { ChannelPacer, toDeliveryError } from './api.js';
-import { cardContext } from './render.js';
+import { channelCard } from './render.js';
+import { withAffordances } from '../../src/access.js';
+import { CHANNEL } from '../../src/domain/affordances.js';
+import { viewerOf } from '../../src/domain/policy.js';
 import type { SlackUserMapper } from './users.js';
 
 export const SLACK_PLATFORM = 'slack';
@@ -106,7 +109,7 @@ export class SlackGateway implements OutboxConsumer {
       }
     };
     const now = this.deps.clock.now();
-    const card = buildHandoffCard(view, cardContext(service, view, now));
+    const card = channelCard(service, view, now);
     this.guardLimits(card, view.id);
     const fresh = new Set<string>();
 
@@ -210,7 +213,9 @@ export class SlackGateway implements OutboxConsumer {
   }
 
   private async nudge(view: HandoffView, event: DomainEvent, rows: CardLocation[], now: Date, each: (what: string, fn: () => Promise<void>) => Promise<void>): Promise<void> {
-    const message = buildNudgeMessage(view, event.payload.data, now);
+    // A DM to the owner: the buttons the core offers them.
+    const owner = this.deps.service.directory.byId.get(view.owner.id);
+    const message = buildNudgeMessage(withAffordances(this.deps.service, view, viewerOf(owner), now), event.payload.data, now);
     await each(`reminding ${view.owner.name} about handoff #${view.id}`, async () => {
       const dm = await this.dmFor(view.owner.id, view.owner);
       if (dm) await this.postOnce(this.noticeSpec(view, event, dm, message), rows);
@@ -218,7 +223,8 @@ export class SlackGateway implements OutboxConsumer {
   }
 
   private async escalate(view: HandoffView, event: DomainEvent, rows: CardLocation[], now: Date, each: (what: string, fn: () => Promise<void>) => Promise<void>): Promise<void> {
-    const message = buildEscalationMessage(view, event.payload.data, now);
+    // In the team channel everyone sees one message (each click is checked for whoever clicks).
+    const message = buildEscalationMessage(withAffordances(this.deps.service, view, CHANNEL, now), event.payload.data, now);
     this.guardLimits(message, view.id);
     const channel = this.deps.service.directory.teams.get(view.teamId)?.channels.slack;
     if (channel) await each(`posting the escalation of handoff #${view.id} in ${channel}`, () => this.postOnce(this.noticeSpec(view, event, channel, message), rows).then(() => undefined));
@@ -228,7 +234,9 @@ export class SlackGateway implements OutboxConsumer {
     if (target) {
       await each(`telling ${target.name} about the escalation of handoff #${view.id}`, async () => {
         const dm = await this.dmFor(target.id);
-        if (dm) await this.postOnce(this.noticeSpec(view, event, dm, message), rows);
+        // The person escalated to gets the buttons the core offers them.
+        const theirs = buildEscalationMessage(withAffordances(this.deps.service, view, viewerOf(target), now), event.payload.data, now);
+        if (dm) await this.postOnce(this.noticeSpec(view, event, dm, theirs), rows);
       });
     }
   }

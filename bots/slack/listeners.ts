@@ -13,19 +13,18 @@ import type { Person } from '../../src/playbook/schema.js';
 import type { UserAction } from '../../src/domain/lifecycle.js';
 import { parseCommand, runCommand, type CommandReports } from '../../src/commands.js';
 import { CARD_ACTIONS, SLACK_VIEWS, slackButtonValue, slackModalMetadata, type SlackModalMetadata } from '../../blocks/actions.js';
-import { buildDetailsModal, buildReassignModal, buildRejectModal, MODAL_INPUTS, type ReassignCandidate } from '../../blocks/slack/modals.js';
+import { buildDetailsModal, buildReassignModal, buildRejectModal, MODAL_INPUTS } from '../../blocks/slack/modals.js';
 import { buildNotice, buildRefusal } from '../../blocks/slack/notices.js';
 import { buildCommandReply, SLASH_COMMAND } from '../../blocks/slack/commands.js';
 import { buildHomeView } from '../../blocks/slack/home.js';
 import { lastChange } from '../../blocks/slack/format.js';
 import type { SlackMessage } from '../../blocks/slack/card.js';
-import { availableActions } from './render.js';
 import { refusalFor } from './refusals.js';
 import type { SlackUserMapper } from './users.js';
 import { SLACK_PLATFORM } from './gateway.js';
 import { safeParseUntrusted } from '../../src/untrusted.js';
 import { resolveViewer, viewerOf, type Viewer } from '../../src/domain/policy.js';
-import { viewHandoff } from '../../src/access.js';
+import { viewHandoffFor } from '../../src/access.js';
 import { InboxAlreadyAppliedError, type PlatformInbox } from '../../src/platformInbox.js';
 
 export interface ListenerDeps {
@@ -179,25 +178,25 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     const viewer = viewerOf(person);
     let view;
     try {
-      view = await viewHandoff(service, viewer, value.data.handoffId);
+      view = await viewHandoffFor(service, viewer, value.data.handoffId, clock.now());
     } catch (err) {
       return refuse(to, err, value.data.handoffId);
     }
-    // A form to reject or reassign is for those who may: anyone else is told who can, at once,
-    // rather than after filling it in.
-    const refusal = kind === 'details' ? undefined : service.policy.refusal(viewer, view, kind);
-    if (refusal) return refuse(to, refusal, view.id);
-    const t = service.transition(view.transition);
-    if (kind !== 'details' && !availableActions(view.status).includes(kind)) {
+    // A form to reject or reassign is for those who may: anyone else is told why not (who can, or
+    // what became of the handoff), at once, rather than after filling it in.
+    const affordance = kind === 'details' ? undefined : view.affordances.actions.find((a) => a.action === kind);
+    if (affordance && !affordance.allowed) {
+      if (affordance.refusedBy === 'policy') return tell(to, buildRefusal({ kind: 'forbidden', message: affordance.reason ?? '' }));
       const change = lastChange(view);
       return tell(to, buildRefusal({ kind: 'conflict', status: view.status, by: change?.actor?.name, at: change ? new Date(change.at) : undefined, message: `This handoff is ${view.status}.` }));
     }
+    const t = service.transition(view.transition);
     const channelId = body.channel?.id;
     const modal =
       kind === 'reject'
-        ? buildRejectModal(view, { reasons: t?.rejectReasons ?? [], channelId })
+        ? buildRejectModal(view, { reasons: view.affordances.rejectReasons, channelId })
         : kind === 'reassign'
-          ? buildReassignModal(view, { people: reassignCandidates(service, view.owner.id, view.teamId), channelId })
+          ? buildReassignModal(view, { channelId })
           : buildDetailsModal(view, { transition: t, now: clock.now() });
     try {
       await client.views.open({ trigger_id: body.trigger_id, view: modal });
@@ -283,10 +282,12 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       return;
     }
     // An inactive person's home shows what a stranger's does: no handoffs.
-    if (person && viewerOf(person).kind !== 'person') person = undefined;
+    const viewer = viewerOf(person);
     let view;
-    if (!person) view = buildHomeView({ now, person: undefined, slackUserId: event.user, mine: [] });
-    else {
+    if (viewer.kind !== 'person' || !person) {
+      const stranger = service.policy.strangerMessage(viewer, `your Slack account (member id ${event.user})`);
+      view = buildHomeView({ now, person: undefined, stranger, slackUserId: event.user, mine: [] });
+    } else {
       const mine = await runCommand(service, person, { kind: 'mine' }, now);
       const leads = service.playbook.teams.filter((t) => t.leadId === person.id || t.headId === person.id);
       let breaches;
@@ -305,13 +306,4 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.error(async (err) => {
     log.error({ err: err.message, code: err.code }, 'Slack: a listener failed');
   });
-}
-
-/** Active people other than the owner: the receiving team first, then everyone else, by name. */
-export function reassignCandidates(service: HandoffService, ownerId: string, teamId: string): ReassignCandidate[] {
-  const teams = service.directory.teams;
-  return service.playbook.people
-    .filter((p) => p.active && p.id !== ownerId)
-    .sort((a, b) => Number(b.teamId === teamId) - Number(a.teamId === teamId) || a.name.localeCompare(b.name))
-    .map((p) => ({ id: p.id, name: p.name, teamName: teams.get(p.teamId)?.name }));
 }

@@ -4,17 +4,9 @@
  * client are about 70 MB of memory that a Teams-only or console-only Baton never uses.
  */
 import type { PluginFactory } from '../../src/app.js';
+import type { SlackPluginOptions } from './options.js';
 
-export interface SlackPluginOptions {
-  /** Spacing of posts to one channel (Slack allows about one per second). */
-  postIntervalMs?: number;
-  /** Per Web API call. */
-  requestTimeoutMs?: number;
-  /** How long Slack user ↔ email answers are cached. */
-  userCacheMs?: number;
-  /** Stored clicks (tests shorten these): lease before a replay (15 s), recovery pass interval (5 s). */
-  inbox?: { leaseMs?: number; recoveryEveryMs?: number };
-}
+export type { SlackPluginOptions } from './options.js';
 
 export function createSlackPlugin(options: SlackPluginOptions = {}): PluginFactory {
   return async (core) => {

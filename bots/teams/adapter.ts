@@ -14,7 +14,7 @@ import type { AuthenticateRequestResult } from 'botframework-connector';
 import { z } from 'zod';
 import type { CoreContext, Plugin } from '../../src/app.js';
 import type { Logger } from '../../src/logger.js';
-import { MESSAGES_PATH } from './plugin.js';
+import { MESSAGES_PATH } from './paths.js';
 import { MalformedError, UnauthorizedError } from '../../src/errors.js';
 import { BODY_LIMIT } from '../../src/api/server.js';
 import { botbuilderSettings, customLoginCredentials } from './settings.js';
@@ -56,7 +56,7 @@ export function startTeamsAdapter(teams: NonNullable<CoreContext['config']['team
   const tenants = new ServedTenants(teams.tenants);
   const book = new ConversationBook(platformStore, appId, tenants);
   const identity = new TeamsIdentity(service.directory, book, new PersonHandles(db, clock), tenants, log);
-  const views = new TeamsViews(service, identity);
+  const views = new TeamsViews(service, identity, clock);
   const bot = new TeamsBot({ service, reports, clock, log, book, tenants, identity, views });
   const audience = typeof settings.ToChannelFromBotOAuthScope === 'string' ? settings.ToChannelFromBotOAuthScope : PUBLIC_CLOUD_SCOPE;
   const gateway = new TeamsGateway({ adapter, appId, audience, service, store: platformStore, book, identity, views, log });

@@ -14,6 +14,7 @@
 import { TurnContext, type ConversationReference } from 'botbuilder';
 import type { PlatformStore } from '../../src/platformStore.js';
 import type { ServedTenants } from './tenants.js';
+import { channelDataOf } from './activity.js';
 
 export const PLATFORM = 'teams';
 export const serviceKey = (tenantId: string) => `service:${tenantId}`;
@@ -25,23 +26,6 @@ export interface ServiceInfo {
   serviceUrl: string;
   tenantId: string | undefined;
   botId: string;
-}
-
-interface TeamsChannelData {
-  channel?: { id?: string };
-  team?: { id?: string };
-  tenant?: { id?: string };
-}
-
-export function channelDataOf(context: TurnContext): TeamsChannelData {
-  const d: unknown = context.activity.channelData;
-  return typeof d === 'object' && d !== null ? (d as TeamsChannelData) : {};
-}
-
-/** Teams puts the tenant in channelData; conversation.tenantId is the older place for it. */
-export function tenantOf(context: TurnContext): string | undefined {
-  const id = channelDataOf(context).tenant?.id ?? context.activity.conversation?.tenantId;
-  return typeof id === 'string' && id ? id : undefined;
 }
 
 /** Writes references, skipping writes that would store what is already there. */

@@ -5,7 +5,7 @@
  */
 import type { PluginFactory } from '../../src/app.js';
 
-export const MESSAGES_PATH = '/api/messages';
+export { MESSAGES_PATH } from './paths.js';
 
 export const teamsPlugin: PluginFactory = async (core) => {
   if (!core.config.teams) {

@@ -10,7 +10,7 @@
 import { ActivityTypes, type TurnContext } from 'botbuilder';
 import type { Logger } from '../../src/logger.js';
 import { errorCard } from '../../blocks/teams/commandCards.js';
-import { tenantOf } from './conversations.js';
+import { tenantOf } from './activity.js';
 
 export const NOT_SERVED = 'This Microsoft 365 tenant is not served by this Baton, so nothing was read or changed. Ask the Baton admins of your organisation if you expected it to work here.';
 

@@ -1,22 +1,20 @@
 /**
- * Chooses what each viewer sees and hands the card builders (blocks/teams) their context: the
- * actions this person may take now, who gets the per-user refresh, who the handoff can be
- * reassigned to. The core still enforces every rule when a click arrives; this only decides
- * which buttons to draw.
+ * Hands the Teams card builders (blocks/teams) the view as one person sees it: the core decides
+ * what they may do (src/domain/affordances.ts); this adds what only Teams needs — whose Teams ids
+ * get the per-user refresh. The core still enforces every rule when a click arrives.
  */
 import type { HandoffService } from '../../src/handoffs.js';
 import type { HandoffView } from '../../src/domain/view.js';
-import { LIFECYCLE } from '../../src/domain/lifecycle.js';
 import type { Person } from '../../src/playbook/schema.js';
-import { buildDetailsCard, buildHandoffCard, type HandoffCardAction, type HandoffCardContext } from '../../blocks/teams/handoffCard.js';
+import type { Clock } from '../../src/clock.js';
+import type { ViewerHandoffView } from '../../src/domain/affordances.js';
+import { viewerOf } from '../../src/domain/policy.js';
+import { withAffordances } from '../../src/access.js';
+import { buildDetailsCard, buildHandoffCard, type HandoffCardContext } from '../../blocks/teams/handoffCard.js';
 import { buildEscalationCard, buildNudgeCard } from '../../blocks/teams/notifyCards.js';
 import type { AdaptiveCard } from '../../blocks/teams/card.js';
 import type { Tone } from '../../blocks/teams/format.js';
 import type { TeamsIdentity } from './identity.js';
-import { viewerOf } from '../../src/domain/policy.js';
-
-const CARD_ACTIONS: readonly HandoffCardAction[] = ['accept', 'reject', 'reassign', 'touch', 'complete'];
-const NOTIFY_ACTIONS: readonly HandoffCardAction[] = ['accept', 'reassign', 'snooze'];
 
 export type Notice = { text: string; tone: Tone } | undefined;
 
@@ -24,60 +22,45 @@ export class TeamsViews {
   constructor(
     private readonly service: HandoffService,
     private readonly identity: Pick<TeamsIdentity, 'teamsUserIdOf'>,
+    private readonly clock: Clock,
   ) {}
 
-  /** The buttons for `person`: the actions the policy lets them take that apply in this status. */
-  actionsFor(view: HandoffView, person: Person | undefined, offered: readonly HandoffCardAction[] = CARD_ACTIONS): HandoffCardAction[] {
-    const viewer = viewerOf(person);
-    return offered.filter((a) => this.service.policy.mayAct(viewer, view, a) && LIFECYCLE[a].from.includes(view.status) && !(a === 'touch' && view.firstTouchAt));
+  /**
+   * The view with `person`'s affordances. Teams cards are per person (a channel's card is the
+   * read-only one, refreshed per user for those who may act), so no person means no buttons.
+   */
+  viewFor(view: HandoffView, person: Person | undefined): ViewerHandoffView {
+    return withAffordances(this.service, view, viewerOf(person), this.clock.now());
   }
 
-  async context(view: HandoffView, person: Person | undefined, notice?: Notice, offered?: readonly HandoffCardAction[]): Promise<HandoffCardContext> {
-    return {
-      transition: this.service.transition(view.transition),
-      actions: this.actionsFor(view, person, offered),
-      refreshUserIds: await this.refreshUserIds(view),
-      reassignTo: this.reassignTo(view),
-      notice,
-    };
+  async context(view: HandoffView, notice?: Notice): Promise<HandoffCardContext> {
+    return { transition: this.service.transition(view.transition), refreshUserIds: await this.refreshUserIds(this.viewFor(view, undefined)), notice };
   }
 
   /** The card as `person` should see it (undefined: the read-only view everyone else gets). */
   async summary(view: HandoffView, person: Person | undefined, notice?: Notice): Promise<AdaptiveCard> {
-    return buildHandoffCard(view, await this.context(view, person, notice));
+    return buildHandoffCard(this.viewFor(view, person), await this.context(view, notice));
   }
 
-  async details(view: HandoffView, person: Person | undefined): Promise<AdaptiveCard> {
-    return buildDetailsCard(view, await this.context(view, person));
+  async details(view: HandoffView, _person: Person | undefined): Promise<AdaptiveCard> {
+    return buildDetailsCard(view, await this.context(view));
   }
 
   async nudge(view: HandoffView, data: unknown, person: Person | undefined): Promise<AdaptiveCard> {
-    return buildNudgeCard(view, data, await this.context(view, person, undefined, NOTIFY_ACTIONS));
+    return buildNudgeCard(this.viewFor(view, person), data, {});
   }
 
   async escalation(view: HandoffView, data: unknown, person: Person | undefined): Promise<AdaptiveCard> {
-    return buildEscalationCard(view, data, await this.context(view, person, undefined, NOTIFY_ACTIONS));
+    return buildEscalationCard(this.viewFor(view, person), data, {});
   }
 
-  /** Teams ids of the owner, their leads and the admins (Teams refreshes for at most 60). */
-  async refreshUserIds(view: HandoffView): Promise<string[]> {
-    const d = this.service.directory;
-    const people = [view.owner.id, ...d.leadsOf(view.owner.id), ...d.playbook.admins];
+  /** Teams ids of the people who may act on the card (the core's `actorIds`; Teams refreshes for at most 60). */
+  async refreshUserIds(view: ViewerHandoffView): Promise<string[]> {
     const ids: string[] = [];
-    for (const id of new Set(people)) {
+    for (const id of view.affordances.actorIds) {
       const teamsId = await this.identity.teamsUserIdOf(id);
       if (teamsId) ids.push(teamsId);
     }
     return ids.slice(0, 60);
-  }
-
-  /** Active people of the receiving team and its lead, the owner left out, by name. */
-  reassignTo(view: HandoffView): { id: string; name: string }[] {
-    const d = this.service.directory;
-    const team = d.teams.get(view.teamId);
-    return this.service.playbook.people
-      .filter((p) => p.active && p.id !== view.owner.id && (p.teamId === view.teamId || p.id === team?.leadId))
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((p) => ({ id: p.id, name: p.name }));
   }
 }

@@ -10,15 +10,22 @@ import type { CommandResult } from '../../../src/commands.js';
 import { COMMAND_HELP } from '../../../src/commands.js';
 import { CARD_ACTIONS, SLACK_VIEWS } from '../../../blocks/actions.js';
 import { LIMITS, blockKitProblems } from '../../../blocks/slack/limits.js';
-import { buildHandoffCard, cardText } from '../../../blocks/slack/card.js';
+import { buildHandoffCard as buildCard, cardText, type CardContext } from '../../../blocks/slack/card.js';
 import { buildDetailsModal, buildReassignModal, buildRejectModal } from '../../../blocks/slack/modals.js';
 import { buildEscalationMessage, buildEventReply, buildNudgeMessage, buildRefusal } from '../../../blocks/slack/notices.js';
 import { buildCommandReply } from '../../../blocks/slack/commands.js';
 import { buildHomeView } from '../../../blocks/slack/home.js';
 import { slackDate } from '../../../blocks/slack/format.js';
-import { availableActions } from '../../../bots/slack/render.js';
+import { CHANNEL, viewFor, type AffordanceDirectory } from '../../../src/domain/affordances.js';
+import { Policy } from '../../../src/domain/policy.js';
 
 const NOW = new Date('2026-03-04T15:00:00Z');
+
+/** A directory with nobody in it: the shared card's buttons depend on the status alone. */
+const nobody: AffordanceDirectory = { byId: new Map(), teams: new Map(), playbook: { admins: [], people: [] }, leadsOf: () => new Set(), isAdmin: () => false };
+/** The card as a channel sees it, with the core's affordances for that audience. */
+const onChannel = (v: HandoffView) => viewFor(v, CHANNEL, { policy: new Policy(nobody), directory: nobody, transition: undefined, now: NOW });
+const buildHandoffCard = (v: HandoffView, c: CardContext) => buildCard(onChannel(v), c);
 const INJECTION = '<!channel> <!here> <!everyone> <@U0EVIL1234> <#C0SECRET99> <https://evil.example/login|Open your invoice> &amp; <b>';
 
 const dana: PersonRef = { id: 'dana', name: 'Dana Kim', email: 'dana@example.com', slackUserId: 'U0DANA1234', teamsUserId: null };
@@ -121,7 +128,7 @@ function expectInert(json: unknown) {
 }
 
 const ALL_STATUSES: HandoffStatus[] = ['routed', 'posted', 'reassigned', 'escalated', 'accepted', 'rejected', 'completed', 'withdrawn'];
-const ctx = (status: HandoffStatus, transition: typeof maxTransition | undefined = maxTransition) => ({ transition, teamName: INJECTION, actions: availableActions(status), now: NOW });
+const ctx = (_status: HandoffStatus, transition: typeof maxTransition | undefined = maxTransition) => ({ transition, teamName: INJECTION, now: NOW });
 
 describe('the handoff card with a maximal packet', () => {
   it.each(ALL_STATUSES)('stays within Block Kit limits and is inert when %s', (status) => {
@@ -155,7 +162,8 @@ describe('the handoff card with a maximal packet', () => {
   it('the reject and reassign modals hold 100 options at most, with labels of 75 characters', () => {
     const reject = buildRejectModal(maxView, { reasons: maxReasons, channelId: 'C0123456' });
     const people = Array.from({ length: 300 }, (_, i) => ({ id: `p${i}`, name: `${INJECTION} person ${i}`, teamName: 'T'.repeat(100) }));
-    const reassign = buildReassignModal(maxView, { people, channelId: 'C0123456' });
+    const channelView = onChannel(maxView);
+    const reassign = buildReassignModal({ ...channelView, affordances: { ...channelView.affordances, reassignCandidates: people, queueOffered: true } }, { channelId: 'C0123456' });
     for (const m of [reject, reassign]) {
       expect(blockKitProblems(m.blocks, 'modal', m as unknown as Record<string, unknown>)).toEqual([]);
       expect(JSON.parse(m.private_metadata!)).toEqual({ handoffId: 4242, version: 2, channelId: 'C0123456' });
@@ -167,10 +175,10 @@ describe('the handoff card with a maximal packet', () => {
 
   it('reminders, escalations, thread replies and refusals stay within limits with any SLA data', () => {
     const messages = [
-      buildNudgeMessage(maxView, { kind: INJECTION, point: 0.5, dueAt: '2026-03-04T16:00:00Z' }, NOW),
-      buildNudgeMessage(maxView, 'garbage', NOW),
-      buildEscalationMessage(maxView, { escalatedTo: { id: 'x', name: INJECTION.repeat(50) }, level: 3 }, NOW),
-      buildEscalationMessage(maxView, { escalatedTo: 42, level: 'high', dueAt: 'never' }, NOW),
+      buildNudgeMessage(onChannel(maxView), { kind: INJECTION, point: 0.5, dueAt: '2026-03-04T16:00:00Z' }, NOW),
+      buildNudgeMessage(onChannel(maxView), 'garbage', NOW),
+      buildEscalationMessage(onChannel(maxView), { escalatedTo: { id: 'x', name: INJECTION.repeat(50) }, level: 3 }, NOW),
+      buildEscalationMessage(onChannel(maxView), { escalatedTo: 42, level: 'high', dueAt: 'never' }, NOW),
       ...maxEvents.slice(0, 7).map((e) => buildEventReply(e, maxReasons)),
       buildRefusal({ kind: 'forbidden', message: INJECTION.repeat(100) }),
       buildRefusal({ kind: 'conflict', status: 'accepted', by: INJECTION, at: NOW, message: '' }),
@@ -247,12 +255,12 @@ describe('what the card says and offers', () => {
   });
 });
 
-describe('actions offered per status come from the lifecycle table', () => {
+describe('actions offered per status come from the lifecycle table (through the core\'s affordances)', () => {
   it.each([
     ['posted', ['accept', 'reject', 'reassign']],
     ['accepted', ['reassign', 'touch', 'complete']],
     ['rejected', []],
   ] as [HandoffStatus, UserAction[]][])('%s → %j', (status, actions) => {
-    expect(availableActions(status)).toEqual(actions);
+    expect(onChannel(view({ status })).affordances.offered).toEqual(actions);
   });
 });

@@ -7,7 +7,7 @@ import { buildDetailsCard, buildHandoffCard } from '../../../blocks/teams/handof
 import { buildEscalationCard, buildNudgeCard } from '../../../blocks/teams/notifyCards.js';
 import { buildCommandCard, buildWelcomeCard, errorCard } from '../../../blocks/teams/commandCards.js';
 import { MAX_CARD_BYTES, cardBytes, localDateTime, md, plain, truncate, type AdaptiveCard } from '../../../blocks/teams/card.js';
-import { event, makeView, maximalPacket, ownerContext, personRef, transitionOf } from './fixtures.js';
+import { asViewer, event, makeView, maximalPacket, ownerContext, personRef, transitionOf } from './fixtures.js';
 import { literalTexts, markdownTexts, validateCard } from './validate.js';
 
 let pb: Playbook;
@@ -15,7 +15,7 @@ beforeAll(async () => {
   pb = await loadPlaybook('playbook.yml');
 });
 
-const READ_ONLY = { actions: [], refreshUserIds: [], reassignTo: [] } as const;
+const READ_ONLY = { refreshUserIds: [] } as const;
 
 function actionsOf(card: AdaptiveCard): any[] {
   return (card.actions ?? []) as any[];
@@ -54,7 +54,8 @@ describe('buildHandoffCard', () => {
   it('renders the owner view with Accept, Reject and Reassign as Universal Actions', () => {
     const view = makeView(pb, 'marketing_to_sdr');
     const ctx = ownerContext(pb, view);
-    const card = buildHandoffCard(view, ctx);
+    const owner = asViewer(pb, view);
+    const card = buildHandoffCard(owner, ctx);
     expect(validateCard(card)).toEqual([]);
     expect(card.version).toBe('1.5');
     const [accept, reject, reassign, details] = actionsOf(card);
@@ -70,7 +71,7 @@ describe('buildHandoffCard', () => {
     expect(to.id).toBe(TEAMS_INPUTS.reassignTo);
     expect(to.choices[0]).toEqual({ title: 'Next in queue', value: QUEUE_TARGET });
     expect(to.choices.map((c: any) => c.value)).not.toContain(view.owner.id);
-    expect(to.choices.length).toBe(1 + ctx.reassignTo.length);
+    expect(to.choices.length).toBe(1 + owner.affordances.reassignCandidates.length);
     expect(why).toMatchObject({ id: TEAMS_INPUTS.reassignNote, isRequired: true });
     expect(reassign.card.actions[0]).toMatchObject({ verb: CARD_ACTIONS.reassign.teams });
     expect(details).toMatchObject({ type: 'Action.Execute', verb: CARD_ACTIONS.details.teams, data: { handoffId: 42 } });
@@ -82,7 +83,7 @@ describe('buildHandoffCard', () => {
 
   it('renders the read-only view with only Details, and no refresh when nobody needs a per-user view', () => {
     const view = makeView(pb, 'sdr_to_ae');
-    const card = buildHandoffCard(view, { ...READ_ONLY, transition: transitionOf(pb, 'sdr_to_ae') });
+    const card = buildHandoffCard(asViewer(pb, view, null), { ...READ_ONLY, transition: transitionOf(pb, 'sdr_to_ae') });
     expect(validateCard(card)).toEqual([]);
     expect(actionsOf(card).map((a) => a.verb)).toEqual([CARD_ACTIONS.details.teams]);
     expect(card.refresh).toBeUndefined();
@@ -90,7 +91,7 @@ describe('buildHandoffCard', () => {
 
   it('carries the same content as the Slack card: transition, account, owner, sender, routing reason, status, deadline, packet', () => {
     const view = makeView(pb, 'marketing_to_sdr');
-    const card = buildHandoffCard(view, ownerContext(pb, view));
+    const card = buildHandoffCard(asViewer(pb, view), ownerContext(pb, view));
     const text = JSON.stringify(card);
     for (const s of ['Handoff #42', 'Marketing → SDR', 'Acme Corp', 'acme.com', view.owner.name, view.from.name, 'round robin: next in the queue', 'Awaiting acceptance by', 'ICP fit', 'Next-best action']) {
       expect(text).toContain(s);
@@ -103,7 +104,7 @@ describe('buildHandoffCard', () => {
   it('limits refresh.userIds to 60', () => {
     const view = makeView(pb, 'marketing_to_sdr');
     const ids = Array.from({ length: 80 }, (_, i) => `29:user-${i}`);
-    const card = buildHandoffCard(view, ownerContext(pb, view, { refreshUserIds: ids }));
+    const card = buildHandoffCard(asViewer(pb, view), ownerContext(pb, view, { refreshUserIds: ids }));
     expect(card.refresh?.userIds).toHaveLength(60);
     expect(validateCard(card)).toEqual([]);
   });
@@ -132,7 +133,7 @@ describe('buildHandoffCard', () => {
         }),
       ],
     };
-    const card = buildHandoffCard(view, { ...READ_ONLY, transition: transitionOf(pb, 'marketing_to_sdr') });
+    const card = buildHandoffCard(asViewer(pb, view, null), { ...READ_ONLY, transition: transitionOf(pb, 'marketing_to_sdr') });
     expect(validateCard(card)).toEqual([]);
     const md = markdownTexts(card).join('\n');
     expect(md).toContain(expected);
@@ -151,7 +152,7 @@ describe('buildHandoffCard', () => {
       routingReason: '<at>Sam Torres</at> said so',
       packet: { ...makeView(pb, 'marketing_to_sdr').packet, next_best_action: hostile.join(' '), intent_signals: hostile, routing_reason: hostile[0] },
     });
-    for (const card of [buildHandoffCard(view, ownerContext(pb, view)), buildDetailsCard(view, ownerContext(pb, view))]) {
+    for (const card of [buildHandoffCard(asViewer(pb, view), ownerContext(pb, view)), buildDetailsCard(view, ownerContext(pb, view))]) {
       expect(validateCard(card)).toEqual([]);
       const markdown = markdownTexts(card).join('\n');
       for (const h of ['evil.example', '**x**', '**Acme**', '<at>', 'Sam Torres', '{{DATE(2020']) expect(markdown).not.toContain(h);
@@ -171,8 +172,8 @@ describe('buildHandoffCard', () => {
     for (const t of pb.transitions) {
       const view = makeView(pb, t.id, { packet: maximalPacket(t), externalId: 'x'.repeat(200) });
       const ctx = ownerContext(pb, view, { refreshUserIds: Array.from({ length: 60 }, (_, i) => `29:1${'x'.repeat(40)}${i}`) });
-      const summary = buildHandoffCard(view, ctx);
-      const details = buildDetailsCard(view, { ...ctx, actions: [] });
+      const summary = buildHandoffCard(asViewer(pb, view), ctx);
+      const details = buildDetailsCard(view, ctx);
       expect(validateCard(summary)).toEqual([]);
       expect(validateCard(details)).toEqual([]);
       expect(cardBytes(summary)).toBeLessThan(MAX_CARD_BYTES);
@@ -186,7 +187,7 @@ describe('buildHandoffCard', () => {
   it('truncates long values in the summary and shows them in full in the details card', () => {
     const long = 'Call today. '.repeat(150).trim(); // ~1800 characters
     const view = makeView(pb, 'marketing_to_sdr', { packet: { ...makeView(pb, 'marketing_to_sdr').packet, next_best_action: long } });
-    const summary = buildHandoffCard(view, ownerContext(pb, view));
+    const summary = buildHandoffCard(asViewer(pb, view), ownerContext(pb, view));
     const details = buildDetailsCard(view, ownerContext(pb, view));
     expect(literalTexts(summary)).toContain(truncate(long, 300));
     expect(literalTexts(summary)).not.toContain(long);
@@ -215,7 +216,7 @@ describe('buildHandoffCard', () => {
 describe('reminder and escalation cards', () => {
   it('builds a nudge with Accept, Snooze and Details', () => {
     const view = makeView(pb, 'marketing_to_sdr');
-    const card = buildNudgeCard(view, { kind: 'accept', point: 0.5, dueAt: '2026-05-04T14:30:00.000Z', level: 0 }, { ...ownerContext(pb, view), actions: ['accept', 'snooze'] });
+    const card = buildNudgeCard(asViewer(pb, view, view.owner.id, { offeredOnReminder: ['accept', 'snooze'] }), { kind: 'accept', point: 0.5, dueAt: '2026-05-04T14:30:00.000Z', level: 0 }, {});
     expect(validateCard(card)).toEqual([]);
     expect(markdownTexts(card).join('\n')).toContain('50 % of the accept SLA has passed');
     expect(actionsOf(card).map((a) => a.verb)).toEqual([CARD_ACTIONS.accept.teams, CARD_ACTIONS.snooze.teams, CARD_ACTIONS.details.teams]);
@@ -223,7 +224,8 @@ describe('reminder and escalation cards', () => {
 
   it('builds an escalation naming the owner and the step, with Reassign and Snooze', () => {
     const view = makeView(pb, 'marketing_to_sdr', { status: 'escalated', escalationLevel: 1 });
-    const card = buildEscalationCard(view, { kind: 'accept', level: 1, escalatedTo: { id: 'oliver', name: 'Oliver Bennett' } }, { ...ownerContext(pb, view), actions: ['accept', 'reassign', 'snooze'] });
+    // The owner's lead, escalated to: the core offers Accept, Reassign and Snooze.
+    const card = buildEscalationCard(asViewer(pb, view, 'oliver'), { kind: 'accept', level: 1, escalatedTo: { id: 'oliver', name: 'Oliver Bennett' } }, {});
     expect(validateCard(card)).toEqual([]);
     const md = markdownTexts(card).join('\n');
     expect(md).toContain(`${view.owner.name} (owner) has not accepted it`);
@@ -235,20 +237,21 @@ describe('reminder and escalation cards', () => {
   it('words a first-touch breach (still accepted) and the read-only channel notice', () => {
     const view = makeView(pb, 'marketing_to_sdr', { status: 'accepted', version: 3, slaDueAt: '2026-05-04T18:00:00.000Z' });
     const data = { kind: 'first_touch', level: 1, dueAt: '2026-05-04T18:00:00.000Z', escalatedTo: { id: 'oliver', name: 'Oliver Bennett' } };
-    const lead = buildEscalationCard(view, data, { ...ownerContext(pb, view), actions: ['reassign', 'snooze'] });
+    // Accepted: the core offers the lead Reassign and Snooze (no Accept).
+    const lead = buildEscalationCard(asViewer(pb, view, 'oliver'), data, {});
     expect(validateCard(lead)).toEqual([]);
     expect(markdownTexts(lead).join('\n')).toContain('missed the first-touch SLA');
     expect(markdownTexts(lead).join('\n')).toContain('accepted it but has not recorded a first touch');
     expect(markdownTexts(lead).join('\n')).toContain('Follow up with the owner, reassign it, or snooze the reminders.');
-    const channel = buildEscalationCard(view, data, { ...READ_ONLY });
+    const channel = buildEscalationCard(asViewer(pb, view, null), data, {});
     expect(actionsOf(channel).map((a) => a.verb)).toEqual([CARD_ACTIONS.details.teams]);
     expect(markdownTexts(channel).join('\n')).toContain('The owner and their leads can act on it.');
   });
 
   it('copes with missing SLA data', () => {
     const view = makeView(pb, 'marketing_to_sdr');
-    expect(validateCard(buildNudgeCard(view, undefined, { ...READ_ONLY }))).toEqual([]);
-    expect(validateCard(buildEscalationCard(view, 'nonsense', { ...READ_ONLY }))).toEqual([]);
+    expect(validateCard(buildNudgeCard(asViewer(pb, view, null), undefined, {}))).toEqual([]);
+    expect(validateCard(buildEscalationCard(asViewer(pb, view, null), 'nonsense', {}))).toEqual([]);
   });
 });
 

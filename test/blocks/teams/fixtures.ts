@@ -3,6 +3,9 @@ import type { HandoffEventView, HandoffView, PersonRef } from '../../../src/doma
 import type { Playbook, Transition } from '../../../src/playbook/schema.js';
 import { PACKET_LIMITS } from '../../../src/playbook/packet.js';
 import type { HandoffCardContext } from '../../../blocks/teams/handoffCard.js';
+import { Directory } from '../../../src/directory.js';
+import { Policy, viewerOf } from '../../../src/domain/policy.js';
+import { viewFor, type HandoffAffordances, type ViewerHandoffView } from '../../../src/domain/affordances.js';
 
 export function personRef(pb: Playbook, id: string): PersonRef {
   const p = pb.people.find((x) => x.id === id);
@@ -78,12 +81,21 @@ export function event(o: Partial<HandoffEventView> & Pick<HandoffEventView, 'ver
 }
 
 export function ownerContext(pb: Playbook, view: HandoffView, o: Partial<HandoffCardContext> = {}): HandoffCardContext {
-  const t = transitionOf(pb, view.transition);
   return {
-    transition: t,
-    actions: ['accept', 'reject', 'reassign'],
+    transition: transitionOf(pb, view.transition),
     refreshUserIds: pb.people.map((p) => p.teamsUserId).filter((x): x is string => Boolean(x)).slice(0, 3),
-    reassignTo: pb.people.filter((p) => p.teamId === t.toTeamId && p.id !== view.owner.id).map((p) => ({ id: p.id, name: p.name })),
     ...o,
   };
+}
+
+/**
+ * The view as `personId` (default: its owner; null: nobody in the playbook, the read-only card)
+ * sees it, with the core's affordances from the real policy over the playbook's directory.
+ * `over` replaces parts of them, for tests of what a builder draws.
+ */
+export function asViewer(pb: Playbook, view: HandoffView, personId: string | null = view.owner.id, over: Partial<HandoffAffordances> = {}): ViewerHandoffView {
+  const directory = new Directory(pb);
+  const viewer = viewerOf(personId === null ? undefined : directory.byId.get(personId));
+  const v = viewFor(view, viewer, { policy: new Policy(directory), directory, transition: transitionOf(pb, view.transition), now: new Date('2026-05-04T14:00:00.000Z') });
+  return { ...v, affordances: { ...v.affordances, ...over } };
 }

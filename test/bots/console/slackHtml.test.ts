@@ -6,6 +6,8 @@ import type { HandoffView, PersonRef } from '../../../src/domain/view.js';
 import { buildHandoffCard } from '../../../blocks/slack/card.js';
 import { slackDate } from '../../../blocks/slack/format.js';
 import { escapeMrkdwn } from '../../../blocks/slack/limits.js';
+import { CHANNEL, viewFor, type AffordanceDirectory } from '../../../src/domain/affordances.js';
+import { Policy } from '../../../src/domain/policy.js';
 import { mrkdwnToHtml, slackMessageHtml, type SlackHtmlContext } from '../../../bots/console/slackHtml.js';
 
 const ctx: SlackHtmlContext = {
@@ -86,7 +88,10 @@ describe('a real handoff card', () => {
       { id: '2', version: 2, type: 'posted', actor: null, at: '2026-03-04T14:00:01Z', fromStatus: 'routed', toStatus: 'posted', owner: dana, reasonCode: null, note: null, data: null },
     ],
   };
-  const message = buildHandoffCard(view, { actions: ['accept', 'reject', 'reassign'], now: new Date('2026-03-04T15:00:00Z'), teamName: 'Account Executives' });
+  // The shared card's buttons (Accept, Reject, Reassign while posted) come from the core's affordances.
+  const nobody: AffordanceDirectory = { byId: new Map(), teams: new Map(), playbook: { admins: [], people: [] }, leadsOf: () => new Set(), isAdmin: () => false };
+  const now = new Date('2026-03-04T15:00:00Z');
+  const message = buildHandoffCard(viewFor(view, CHANNEL, { policy: new Policy(nobody), directory: nobody, transition: undefined, now }), { now, teamName: 'Account Executives' });
   const out = slackMessageHtml(message, ctx);
 
   it('draws every block, in order, as the kind of block it is', () => {

@@ -5,6 +5,7 @@
  */
 import { CARD_ACTIONS, SLACK_VIEWS, QUEUE_TARGET } from '../../../blocks/actions.js';
 import { MODAL_INPUTS } from '../../../blocks/slack/modals.js';
+import { reassignCandidates } from '../../../src/domain/affordances.js';
 import { FORM, blockAction, blocksText, buttonIds, buttonValue, exampleOf, postSigned, startSlackHarness, viewSubmission, waitFor, type SlackHarness } from './helpers.js';
 
 let h: SlackHarness;
@@ -167,7 +168,7 @@ describe('Reject via the modal', () => {
 });
 
 describe('Reassign via the modal', () => {
-  it('offers the queue and playbook people, reassigns, updates the cards and DMs the new owner the card', async () => {
+  it('offers the queue and the one rule\'s people (as Teams does), reassigns, updates the cards and DMs the new owner the card', async () => {
     const { id, cards } = await intakeAndPost('amelia');
     const value = buttonValue(cards[0]!.blocks, CARD_ACTIONS.reassign.slack)!;
     const opened = h.fake.views.length;
@@ -179,7 +180,13 @@ describe('Reassign via the modal', () => {
     expect(values).toContain('sven');
     expect(values).not.toContain('amelia'); // not the current owner
     expect(values).not.toContain('tom'); // inactive
-    expect(values.indexOf('sven')).toBeLessThan(values.indexOf('rachel')); // receiving team first
+    // The core's rule (src/domain/affordances.ts): the SDR team and its lead, the queue and the
+    // fallback owner, active, the owner left out, by name — the same list Teams and the console show.
+    expect(values).not.toContain('rachel'); // another team's head: not a candidate any more
+    const view = await h.baton.service.get(id, { events: false });
+    const rule = reassignCandidates(view, { directory: h.baton.service.directory, transition: h.baton.service.transition(view.transition) });
+    expect(values).toEqual([QUEUE_TARGET, ...rule.map((c) => c.id)]);
+    expect(rule.map((c) => c.id)).toEqual(['oliver', 'sven']);
 
     const res = await postSigned(
       h.baton,

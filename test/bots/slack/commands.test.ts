@@ -4,6 +4,7 @@
  */
 import { ManualClock } from '../../../src/clock.js';
 import { CARD_ACTIONS } from '../../../blocks/actions.js';
+import { escapeMrkdwn } from '../../../blocks/slack/limits.js';
 import { BOT_TOKEN, FORM, SIGNING_SECRET, blockAction, blocksText, buttonValue, defaultPlaybookUsers, eventCallback, exampleOf, postSigned, slashCommand, waitFor, type SlackHarness } from './helpers.js';
 import { createSlackPlugin } from '../../../bots/slack/plugin.js';
 import { FakeSlackApi } from '../../fakes/slackApi.js';
@@ -149,6 +150,17 @@ describe('App Home', () => {
     const lt = blocksText(lv.view.blocks as unknown[]);
     expect(lt).toContain('Breached in SDR');
     expect(lt).toContain(`#${id}`);
+  });
+
+  it('a Slack user who is not in the playbook is told what every other surface tells them: the core\'s copy, naming the admins', async () => {
+    const before = h.fake.views.length;
+    expect((await openHome('U0NOBODY02', `Ev${Date.now()}S`)).status).toBe(200);
+    const v = await waitFor('stranger home', () => h.fake.views.slice(before).find((x) => x.method === 'views.publish' && x.userId === 'U0NOBODY02'));
+    const text = blocksText(v.view.blocks as unknown[]);
+    const expected = h.baton.service.policy.strangerMessage({ kind: 'unknown', reason: 'not_in_directory' }, 'your Slack account (member id U0NOBODY02)');
+    expect(text).toContain(escapeMrkdwn(expected));
+    expect(text).toContain("You're not in the Baton playbook");
+    expect(text).not.toContain('Your handoffs');
   });
 
   it('an Events API retry of the same event is processed once', async () => {
