@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     console.error(err instanceof BatonError ? err.userMessage : err);
     process.exit(1);
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, undefined, { format: config.logFormat });
   // The console's sign-in state is made here so the start-up link below can be minted in it.
   const consoleSessions = new ConsoleSessions();
   const plugins = platformPlugins.map((p) => (p === consolePlugin ? createConsolePlugin({ sessions: consoleSessions }) : p));

@@ -107,7 +107,7 @@ export interface Baton {
 
 export async function startBaton(opts: BatonOptions): Promise<Baton> {
   const { config } = opts;
-  const log = opts.log ?? createLogger(config.logLevel);
+  const log = opts.log ?? createLogger(config.logLevel, undefined, { format: config.logFormat });
   const clock = opts.clock ?? systemClock;
   const playbook = opts.playbook ?? (await loadPlaybook(config.playbookPath));
 
