@@ -1,8 +1,9 @@
 /** `npm start`: the process entry. Composes the core (src/) with the platform adapters (bots/) and runs until SIGINT/SIGTERM. */
 import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
+import { createLogger, resolveLogFormat, type Logger } from '../src/logger.js';
 import { startBaton } from '../src/app.js';
-import { BatonError } from '../src/errors.js';
+import { BatonError, StartupError } from '../src/errors.js';
+import type { Config } from '../src/config.js';
 import { platformPlugins } from './platforms.js';
 import { consolePlugin, createConsolePlugin } from './console/plugin.js';
 import { ConsoleSessions } from './console/sessions.js';
@@ -24,9 +25,7 @@ async function main(): Promise<void> {
   try {
     baton = await startBaton({ config, log, plugins });
   } catch (err) {
-    if (err instanceof BatonError) log.fatal(err.userMessage);
-    else log.fatal({ err }, 'Baton failed to start');
-    process.exit(1);
+    failToStart(err, config, log);
   }
   if (config.console) {
     // Like Jupyter: a single-use sign-in link, in the log and as a plain line for the person at the
@@ -54,6 +53,27 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/**
+ * A start that fails says so in one short message for the person at the terminal (stderr), naming
+ * what to change, and exits non-zero. Log collectors (JSON) also get it as a fatal line with its
+ * code. The stack trace is for LOG_LEVEL=debug (or trace): for an operator it is noise, and an
+ * error Baton cannot explain says where to find it.
+ */
+function failToStart(err: unknown, config: Config, log: Logger): never {
+  const known = err instanceof BatonError;
+  const message = known ? err.userMessage : `${err instanceof Error ? err.message : String(err)}`;
+  const debug = config.logLevel === 'debug' || config.logLevel === 'trace';
+  const hint = known || debug ? '' : '\n(Start with LOG_LEVEL=debug to see where it happened.)';
+  process.stderr.write(`\nBaton cannot start: ${message}${hint}\n\n`);
+  const code = known ? err.code : 'start_failed';
+  if (resolveLogFormat(process.stdout, config.logFormat) === 'json') log.fatal({ code }, message);
+  if (debug) {
+    const underlying = err instanceof StartupError && err.underlying instanceof Error ? err.underlying : err;
+    process.stderr.write(`${underlying instanceof Error ? (underlying.stack ?? underlying.message) : String(underlying)}\n`);
+  }
+  process.exit(1);
 }
 
 void main();

@@ -21,9 +21,8 @@ export interface LoggerOptions {
 /** Structured logs; secrets are redacted wherever they might be attached to a log object. */
 export function createLogger(level: string, destination?: NodeJS.WritableStream, opts: LoggerOptions = {}): Logger {
   const out = destination ?? process.stdout;
-  const terminal = (out as { isTTY?: boolean }).isTTY === true;
-  const format = opts.format ?? (terminal ? 'pretty' : 'json');
-  const colour = opts.colour ?? (terminal && !process.env.NO_COLOR);
+  const format = resolveLogFormat(out, opts.format);
+  const colour = opts.colour ?? (isTerminal(out) && !process.env.NO_COLOR);
   return pino(
     {
       level,
@@ -35,6 +34,15 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
     },
     format === 'pretty' ? prettyDestination(out, colour) : out,
   );
+}
+
+/** The format a logger on `out` uses: `format` when given, else pretty on a terminal and json elsewhere. */
+export function resolveLogFormat(out: NodeJS.WritableStream, format?: LogFormat): LogFormat {
+  return format ?? (isTerminal(out) ? 'pretty' : 'json');
+}
+
+function isTerminal(out: NodeJS.WritableStream): boolean {
+  return (out as { isTTY?: boolean }).isTTY === true;
 }
 
 /** A pino destination that writes each JSON line as a pretty line to `out`. */
