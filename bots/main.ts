@@ -1,79 +1,13 @@
-/** `npm start`: the process entry. Composes the core (src/) with the platform adapters (bots/) and runs until SIGINT/SIGTERM. */
-import { loadConfig } from '../src/config.js';
-import { createLogger, resolveLogFormat, type Logger } from '../src/logger.js';
-import { startBaton } from '../src/app.js';
-import { BatonError, StartupError } from '../src/errors.js';
-import type { Config } from '../src/config.js';
-import { platformPlugins } from './platforms.js';
-import { consolePlugin, createConsolePlugin } from './console/plugin.js';
-import { ConsoleSessions } from './console/sessions.js';
-import { loginLink } from './console/login.js';
+/** `npm start`: the process entry. Reads the environment and runs Baton (bots/run.ts) until SIGINT/SIGTERM. */
+import { loadConfig, type Config } from '../src/config.js';
+import { BatonError } from '../src/errors.js';
+import { runBaton } from './run.js';
 
-async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    console.error(err instanceof BatonError ? err.userMessage : err);
-    process.exit(1);
-  }
-  const log = createLogger(config.logLevel, undefined, { format: config.logFormat });
-  // The console's sign-in state is made here so the start-up link below can be minted in it.
-  const consoleSessions = new ConsoleSessions();
-  const plugins = platformPlugins.map((p) => (p === consolePlugin ? createConsolePlugin({ sessions: consoleSessions }) : p));
-  let baton;
-  try {
-    baton = await startBaton({ config, log, plugins });
-  } catch (err) {
-    failToStart(err, config, log);
-  }
-  if (config.console) {
-    // Like Jupyter: a single-use sign-in link, in the log and as a plain line for the person at the
-    // terminal. It opens the console once, in one browser; `npm run console:link` makes another.
-    const { token, expiresAt } = consoleSessions.issueLink();
-    const link = loginLink(config.publicUrl ?? baton.url, token);
-    log.info(
-      { link, expiresAt, another: 'npm run console:link' },
-      config.slack || config.teams ? 'Console sign-in link (works once)' : 'No Slack or Teams credentials: try Baton in the console; sign in with this link (works once)',
-    );
-    const elsewhere = !config.publicUrl && !['127.0.0.1', 'localhost', '::1'].includes(config.host)
-      ? '    From another machine: put this host\'s address in place of 127.0.0.1 (better: serve Baton over https and set BATON_PUBLIC_URL).\n\n'
-      : '';
-    process.stdout.write(`\n    Baton console — open this link to sign in (it works once; npm run console:link makes another):\n\n        ${link}\n\n${elsewhere}`);
-  }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    await baton.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-}
-
-/**
- * A start that fails says so in one short message for the person at the terminal (stderr), naming
- * what to change, and exits non-zero. Log collectors (JSON) also get it as a fatal line with its
- * code. The stack trace is for LOG_LEVEL=debug (or trace): for an operator it is noise, and an
- * error Baton cannot explain says where to find it.
- */
-function failToStart(err: unknown, config: Config, log: Logger): never {
-  const known = err instanceof BatonError;
-  const message = known ? err.userMessage : `${err instanceof Error ? err.message : String(err)}`;
-  const debug = config.logLevel === 'debug' || config.logLevel === 'trace';
-  const hint = known || debug ? '' : '\n(Start with LOG_LEVEL=debug to see where it happened.)';
-  process.stderr.write(`\nBaton cannot start: ${message}${hint}\n\n`);
-  const code = known ? err.code : 'start_failed';
-  if (resolveLogFormat(process.stdout, config.logFormat) === 'json') log.fatal({ code }, message);
-  if (debug) {
-    const underlying = err instanceof StartupError && err.underlying instanceof Error ? err.underlying : err;
-    process.stderr.write(`${underlying instanceof Error ? (underlying.stack ?? underlying.message) : String(underlying)}\n`);
-  }
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  console.error(err instanceof BatonError ? err.userMessage : err);
   process.exit(1);
 }
-
-void main();
+void runBaton(config);
