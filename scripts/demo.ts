@@ -1,26 +1,30 @@
 /**
- * `npm run demo`: seeds realistic handoffs across all eight transitions of the playbook into the
- * configured database (the embedded PGlite in BATON_DATA_DIR, or DATABASE_URL), spread over the
- * past six weeks, so the console, the /handoff commands, the KPIs and the weekly digest have data.
+ * `npm run demo`: Baton with six weeks of realistic handoffs, in a database of its own, with Slack
+ * and Teams off — the console shows the story, and nothing reaches a real channel.
  *
- * Everything goes through the core, as if Baton had been running all along: HandoffService with
- * a clock this script moves (intakes, accepts, rejects with reasons, reassignments, first touches,
- * completions), and the real SLA engine, whose timers fire when the clock passes them — so nudges,
- * breaches (sla_breach rows), escalations and automatic reassignments are recorded exactly as in
- * production. Timers still pending at the end (handoffs left open) go into the real job store,
- * and Baton fires them when it runs. Nothing is posted to Slack or Teams: seeded events get no
- * platform deliveries.
+ * 1. Where: its own data directory, <BATON_DATA_DIR or .baton-data>/demo (embedded PGlite), or with
+ *    DATABASE_URL its own schema on that server (`baton_demo`, or `<schema>_demo` when the URL
+ *    names one). `npm start` never sees the demo's handoffs or their pending timers, and the demo
+ *    never touches `npm start`'s data.
+ * 2. Seeds handoffs across all eight transitions of the playbook, spread over the past six weeks,
+ *    so the console, the /handoff commands, the KPIs and the weekly digest have data. Everything
+ *    goes through the core, as if Baton had been running all along: HandoffService with a clock
+ *    this script moves (intakes, accepts, rejects with reasons, reassignments, first touches,
+ *    completions), and the real SLA engine, whose timers fire when the clock passes them — so
+ *    nudges, breaches (sla_breach rows), escalations and automatic reassignments are recorded
+ *    exactly as in production. Timers still pending at the end (handoffs left open) go into the
+ *    demo's job store. Seeded events get no platform deliveries.
+ * 3. Starts Baton on that database with the console and without Slack or Teams, even when their
+ *    credentials are set: `--with-slack` / `--with-teams` turn them on (then the demo's live
+ *    timers and new handoffs post there, as asked).
  *
  * Idempotent: each seeded handoff has a fixed idempotency key (`baton-demo:v1:<transition>:<n>`);
- * a second run finds them, creates nothing and says so. Delete the data directory (or the
- * database) to start over.
+ * a second run finds them, creates nothing and says so. Delete the demo directory (or schema) to
+ * start over.
  *
- * The embedded database is single-process: with a Baton running on the same data directory the
- * script refuses and names the process.
- *
- *   npm run demo                          into .baton-data/pglite
- *   BATON_DATA_DIR=/tmp/x npm run demo    into another data directory
- *   DATABASE_URL=postgresql://… npm run demo
+ *   npm run demo                               seed .baton-data/demo, then run Baton on it
+ *   npm run demo -- --seed-only                seed and exit
+ *   npm run demo -- --with-slack --with-teams  run it with the configured platforms on
  *   options: --per-transition 10  --weeks 6
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
@@ -28,6 +32,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../src/config.js';
+import { lockDataDir, type DataDirLock } from '../src/store/dataDir.js';
+import { DataDirInUseError } from '../src/errors.js';
+import type { PluginFactory } from '../src/app.js';
+import { consolePlugin } from '../bots/console/plugin.js';
+import { slackPlugin } from '../bots/slack/plugin.js';
+import { teamsPlugin } from '../bots/teams/plugin.js';
+import { runBaton } from '../bots/run.js';
 import { ManualClock } from '../src/clock.js';
 import { BatonError, ConflictError } from '../src/errors.js';
 import { loadPlaybook } from '../src/playbook/load.js';
@@ -49,6 +60,45 @@ import type { TimerJobData } from '../src/sla/plan.js';
 
 export const DEMO_KEY_PREFIX = 'baton-demo:v1:';
 const DAY = 86_400_000;
+
+// -------------------------------------------------------------------------------------------------
+// The demo's own database and platforms
+
+/** The directory under the data directory that holds the demo's embedded database, token and lock. */
+export const DEMO_DIR = 'demo';
+
+/** The demo's schema on a PostgreSQL server: `baton_demo`, or `<schema>_demo` when the URL names one. */
+export function demoDatabaseUrl(url: string): string {
+  const u = new URL(url);
+  const schema = u.searchParams.get('schema');
+  u.searchParams.set('schema', schema ? `${schema}_demo` : 'baton_demo');
+  return u.toString();
+}
+
+export interface DemoPlatforms {
+  withSlack?: boolean;
+  withTeams?: boolean;
+}
+
+/**
+ * The configuration the demo runs with: its own database (see the top of this file), the console
+ * on, and Slack and Teams only when asked — their credentials being set is not asking.
+ */
+export function demoConfig(config: Config, platforms: DemoPlatforms = {}): Config {
+  return {
+    ...config,
+    dataDir: join(config.dataDir, DEMO_DIR),
+    databaseUrl: config.databaseUrl ? demoDatabaseUrl(config.databaseUrl) : undefined,
+    slack: platforms.withSlack ? config.slack : undefined,
+    teams: platforms.withTeams ? config.teams : undefined,
+    console: true,
+  };
+}
+
+/** The adapters of a demo run: the console, and the platforms asked for. */
+export function demoPlugins(platforms: DemoPlatforms = {}): PluginFactory[] {
+  return [...(platforms.withSlack ? [slackPlugin] : []), ...(platforms.withTeams ? [teamsPlugin] : []), consolePlugin];
+}
 
 // -------------------------------------------------------------------------------------------------
 // Guard: the embedded database is one process
@@ -266,7 +316,22 @@ export async function seedDemo(opts: SeedOptions): Promise<DemoSummary> {
   const print = opts.print ?? (() => undefined);
   const playbook = opts.playbook ?? (await loadPlaybook(config.playbookPath));
   const dataDir = join(config.dataDir, 'pglite');
-  if (!config.databaseUrl) assertEmbeddedDatabaseFree(dataDir);
+  let lock: DataDirLock | undefined;
+  if (!config.databaseUrl) {
+    assertEmbeddedDatabaseFree(dataDir);
+    // The lock Baton takes: a demo Baton (or a second seed) on this directory waits its turn.
+    lock = await lockDataDir(config.dataDir, pino({ level: 'silent' }));
+  }
+  try {
+    return await seedInto(opts, playbook, dataDir);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function seedInto(opts: SeedOptions, playbook: Playbook, dataDir: string): Promise<DemoSummary> {
+  const { config } = opts;
+  const print = opts.print ?? (() => undefined);
 
   const end = opts.now ?? new Date();
   const weeks = opts.weeks ?? 6;
@@ -526,36 +591,73 @@ function table(summary: DemoSummary): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'per-transition': { type: 'string' }, weeks: { type: 'string' } } });
-  let config: Config;
+  const { values } = parseArgs({
+    options: {
+      'per-transition': { type: 'string' },
+      weeks: { type: 'string' },
+      'seed-only': { type: 'boolean' },
+      'with-slack': { type: 'boolean' },
+      'with-teams': { type: 'boolean' },
+    },
+  });
+  let base: Config;
   try {
-    config = loadConfig();
+    base = loadConfig();
   } catch (err) {
     console.error(err instanceof BatonError ? err.userMessage : err);
     process.exit(1);
   }
+  const platforms: DemoPlatforms = { withSlack: values['with-slack'] === true, withTeams: values['with-teams'] === true };
+  if (platforms.withSlack && !base.slack) fail('--with-slack needs Slack\'s credentials: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see docs/slack.md).');
+  if (platforms.withTeams && !base.teams) fail('--with-teams needs the Teams bot\'s credentials: set MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and the tenant (see docs/teams.md).');
+  const count = (name: 'per-transition' | 'weeks', min: number, max: number): number | undefined => {
+    const raw = values[name];
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be a whole number from ${min} to ${max} (got "${raw}").`);
+    return n;
+  };
+  const perTransition = count('per-transition', 2, 100);
+  const weeks = count('weeks', 1, 52);
+  const config = demoConfig(base, platforms);
   try {
     const summary = await seedDemo({
       config,
-      perTransition: values['per-transition'] ? Number(values['per-transition']) : undefined,
-      weeks: values.weeks ? Number(values.weeks) : undefined,
+      perTransition,
+      weeks,
       print: (l) => console.log(l),
     });
     if (summary.created === 0 && summary.alreadyThere > 0) {
-      console.log(`The demo data is already there (${summary.alreadyThere} handoffs): nothing was added. Delete the data directory or the database to seed it again.`);
+      console.log(`The demo data is already there (${summary.alreadyThere} handoffs): nothing was added. Delete ${config.databaseUrl ? 'the demo schema' : config.dataDir} to seed it again.`);
     } else {
       console.log(`Created ${summary.created} handoffs${summary.alreadyThere ? ` (${summary.alreadyThere} were already there)` : ''}; ${summary.breaches} SLA breaches recorded; ${summary.pendingTimers} SLA timers pending for the open ones.`);
     }
     console.log(`\nDemo handoffs by transition and status (${summary.database}):\n${table(summary)}`);
-    console.log('\nNext: npm start, then open http://127.0.0.1:3000/console (or try /api/reports/kpis).');
   } catch (err) {
-    if (err instanceof DatabaseInUseError) {
-      console.error(err.message);
+    if (err instanceof DatabaseInUseError || err instanceof DataDirInUseError) {
+      console.error(err instanceof DataDirInUseError ? `${err.userMessage} (a demo Baton already runs there: use it, or stop it first.)` : err.message);
       process.exit(2);
     }
     console.error(err instanceof BatonError ? err.userMessage : err);
     process.exit(1);
   }
+  if (values['seed-only']) {
+    console.log(`\nNext: npm run demo (without --seed-only) runs Baton on this demo database; npm start runs your own.`);
+    return;
+  }
+  const off = [!platforms.withSlack && base.slack ? 'Slack (--with-slack to use it)' : '', !platforms.withTeams && base.teams ? 'Teams (--with-teams to use it)' : ''].filter(Boolean);
+  console.log(
+    `\nStarting Baton on the demo database with the console${platforms.withSlack ? ' and Slack' : ''}${platforms.withTeams ? ' and Teams' : ''}` +
+      `${off.length ? `; credentials are set but off for the demo: ${off.join(', ')}` : ''}. Ctrl-C stops it.`,
+  );
+  // console:link finds the demo's development token in the demo's directory.
+  const anotherLinkCommand = base.apiToken ? 'npm run console:link' : `BATON_DATA_DIR=${config.dataDir} npm run console:link`;
+  await runBaton(config, { plugins: demoPlugins(platforms), anotherLinkCommand });
+}
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(1);
 }
 
 // Run when executed (npm run demo), not when imported (tests import seedDemo).

@@ -107,7 +107,7 @@ export interface Baton {
 
 export async function startBaton(opts: BatonOptions): Promise<Baton> {
   const { config } = opts;
-  const log = opts.log ?? createLogger(config.logLevel);
+  const log = opts.log ?? createLogger(config.logLevel, undefined, { format: config.logFormat });
   const clock = opts.clock ?? systemClock;
   const playbook = opts.playbook ?? (await loadPlaybook(config.playbookPath));
 
@@ -169,7 +169,16 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
 
   const mounts = [...(opts.mounts ?? []), crmWebhooks({ config, service, clock, log }), ...plugins.flatMap((p) => (p.mount ? [p.mount.bind(p)] : []))];
   const app = createHttpApp({ service, db, log: log.child({ component: 'http' }), apiToken, mounts, metrics });
-  const server = await listen(app, config.port, config.host, opts.http);
+  let server: Server;
+  try {
+    server = await listen(app, config.port, config.host, opts.http);
+  } catch (err) {
+    // A busy port: let go of the database and the data directory's lock before saying so.
+    await jobs.stop().catch(() => undefined);
+    if (ownDb) await db.close().catch(() => undefined);
+    lock?.release();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   outbox.start();
   // Only now: a timer that came due while the app was down fires at once, and its nudge or

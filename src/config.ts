@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { resolve } from 'node:path';
 import { ConfigError, type ErrorDetail } from './errors.js';
 import { apiTokenProblem } from './apiToken.js';
+import { logFormats, type LogFormat } from './logger.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -34,6 +35,13 @@ export const envSchema = z.object({
     }),
   BATON_PLAYBOOK: z.string().default('playbook.yml'),
   LOG_LEVEL: z.enum(logLevels, { message: `must be one of ${logLevels.join(', ')}` }).default('info'),
+  /** Unset: pretty lines when stdout is a terminal, JSON otherwise. */
+  LOG_FORMAT: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(logFormats, { message: `must be one of ${logFormats.join(', ')} (unset: pretty in a terminal, json otherwise)` }))
+    .optional(),
   NODE_ENV: z.string().default('development'),
   /** Public base URL, used in links inside cards and digests. */
   BATON_PUBLIC_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), {
@@ -85,6 +93,8 @@ export interface Config {
   apiToken: string | undefined;
   playbookPath: string;
   logLevel: (typeof logLevels)[number];
+  /** LOG_FORMAT; undefined = decided by the output (pretty on a terminal, json otherwise). */
+  logFormat: LogFormat | undefined;
   production: boolean;
   publicUrl: string | undefined;
   outboxPollMs: number;
@@ -142,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     apiToken: e.BATON_API_TOKEN,
     playbookPath: resolve(cwd, e.BATON_PLAYBOOK),
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     production: e.NODE_ENV === 'production',
     publicUrl: e.BATON_PUBLIC_URL,
     outboxPollMs: e.BATON_OUTBOX_POLL_MS,

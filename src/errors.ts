@@ -166,7 +166,23 @@ export class DataDirInUseError extends BatonError {
     readonly pid: number,
     readonly dir: string,
   ) {
-    super(`another Baton (pid ${pid}) is using ${dir}`);
+    super(`another Baton (pid ${pid}) is using ${dir}. Stop it first (Ctrl-C in its terminal, or kill ${pid}), or set BATON_DATA_DIR to another directory to run a second one.`);
+  }
+}
+
+/**
+ * Baton cannot start because of something around it — the port, the database server, the data
+ * directory — rather than a bug. The message says what is wrong and what to change; `code` is
+ * for logs and tests; `underlying` keeps the original error for LOG_LEVEL=debug.
+ */
+export class StartupError extends BatonError {
+  readonly httpStatus = 500;
+  constructor(
+    message: string,
+    readonly code: 'port_in_use' | 'port_forbidden' | 'host_unavailable' | 'database_unreachable' | 'database_auth' | 'database_missing' | 'database_refused' | 'pglite_incompatible' | 'pglite_unreadable',
+    readonly underlying?: unknown,
+  ) {
+    super(message);
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
-import { ConfigError } from '../errors.js';
+import { ConfigError, StartupError } from '../errors.js';
 
 export interface HttpTimeouts {
   /** From the first byte of a request until its headers are complete. */
@@ -46,10 +46,29 @@ export function listen(app: Express, port: number, host: string, overrides: Part
   );
   server.keepAliveTimeout = t.keepAliveTimeoutMs;
   return new Promise<Server>((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (err: NodeJS.ErrnoException) => reject(listenError(err, port, host));
+    server.once('error', fail);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve(server);
     });
   });
+}
+
+/** What the operating system's refusal to listen means for the person starting Baton. */
+export function listenError(err: NodeJS.ErrnoException, port: number, host: string): Error {
+  if (err.code === 'EADDRINUSE') {
+    return new StartupError(
+      `port ${port} on ${host} is already in use (another Baton, or another program). Stop it, or set PORT to a free port (e.g. PORT=${port === 65535 ? 3001 : port + 1}).`,
+      'port_in_use',
+      err,
+    );
+  }
+  if (err.code === 'EACCES') {
+    return new StartupError(`this user may not listen on port ${port} (ports below 1024 need privileges). Set PORT to 1024 or above, e.g. PORT=3000.`, 'port_forbidden', err);
+  }
+  if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
+    return new StartupError(`HOST=${host} is not an address of this machine. Set HOST to 0.0.0.0 (every interface) or 127.0.0.1 (this machine only).`, 'host_unavailable', err);
+  }
+  return err;
 }

@@ -62,6 +62,11 @@ export function createHttpApp(deps: HttpDeps): Express {
   api.use(requireJsonBody);
   // The depth check reads the raw bytes before JSON.parse builds anything (see refuseDeepJson).
   api.use(express.json({ limit: BODY_LIMIT, strict: true, type: () => true, verify: refuseDeepJson }));
+  // The request's log line names the handoff it was about (see requestLog).
+  api.param('id', (_req, res, next, raw: string) => {
+    if (/^#?\d{1,10}$/.test(raw)) res.locals.handoffId = Number(raw.replace(/^#/, ''));
+    next();
+  });
 
   api.get('/transitions', (_req, res) => {
     const pb = service.playbook;
@@ -104,6 +109,7 @@ export function createHttpApp(deps: HttpDeps): Express {
     const key = req.get('idempotency-key')?.trim() || undefined;
     if (key && key.length > 255) throw new MalformedError('The Idempotency-Key header must be at most 255 characters.');
     const { handoff, created } = await service.intake(req.body, { idempotencyKey: key });
+    res.locals.handoffId = handoff.id;
     res.status(created ? 201 : 200).set('Location', `/api/handoffs/${handoff.id}`);
     if (!created) res.set('Idempotent-Replayed', 'true');
     res.json(handoff);
@@ -193,10 +199,11 @@ function requireJsonBody(req: Request, _res: Response, next: NextFunction): void
   next();
 }
 
-function requestLog(log: Logger): RequestHandler {
+function requestLog(appLog: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
+      const log = withHandoffId(appLog, res);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const level = res.statusCode >= 500 ? 'error' : 'info';
       // originalUrl, not req.path: inside a mounted router (/api, /console) Express strips the
@@ -207,6 +214,12 @@ function requestLog(log: Logger): RequestHandler {
     });
     next();
   };
+}
+
+/** A route that was about one handoff puts its id in res.locals.handoffId; the request line carries it. */
+function withHandoffId(log: Logger, res: Response): Logger {
+  const id: unknown = res.locals.handoffId;
+  return typeof id === 'number' ? log.child({ handoffId: id }) : log;
 }
 
 function errorHandler(log: Logger): ErrorRequestHandler {

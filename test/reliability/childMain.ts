@@ -13,7 +13,7 @@ import { platformPlugins } from '../../bots/platforms.js';
 import { slackPlugin } from '../../bots/slack/plugin.js';
 
 const config = loadConfig();
-const log = createLogger(config.logLevel);
+const log = createLogger(config.logLevel, undefined, { format: config.logFormat });
 const interval = process.env.RELIABILITY_SLACK_POST_INTERVAL_MS;
 const plugins = platformPlugins.map((p) => (p === slackPlugin && interval ? createSlackPlugin({ postIntervalMs: Number(interval) }) : p));
 const baton = await startBaton({ config, log, plugins });

@@ -130,7 +130,8 @@ function walFlags(pid: number): { path: string; flags: number }[] {
         return [];
       }
     });
-    expect(messages).toContain(`another Baton (pid ${first!.pid}) is using ${dir}`);
+    // Since #19 the message goes on to say what to change; the JSON log line carries it whole.
+    expect(messages.some((m) => m?.startsWith(`another Baton (pid ${first!.pid}) is using ${dir}. Stop it first`))).toBe(true);
     expect((await fetch(first!.url + '/healthz')).status).toBe(200);
     expect((await apiRequest(first!.url, token, 'GET', `/api/handoffs/${handoffId}`)).status).toBe(200);
     expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).pid).toBe(first!.pid);
@@ -208,7 +209,7 @@ describe('the lock, in-process', () => {
     const lock = await lockDataDir(dir, log());
     const second = await lockDataDir(dir, log()).catch((e: unknown) => e);
     expect(second).toBeInstanceOf(DataDirInUseError);
-    expect((second as DataDirInUseError).userMessage).toBe(`another Baton (pid ${process.pid}) is using ${dir}`);
+    expect((second as DataDirInUseError).userMessage).toMatch(new RegExp(`^another Baton \\(pid ${process.pid}\\) is using ${dir}\\. .*BATON_DATA_DIR`));
     lock.release();
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
     (await lockDataDir(dir, log())).release();
@@ -245,7 +246,7 @@ describe('the lock, in-process', () => {
       await new Promise((r) => setTimeout(r, 100));
       holder({ pid: sleeper.pid, startTime: processStartTime(sleeper.pid!) ?? 'unknown' });
       const err = await lockDataDir(dir, log()).catch((e: unknown) => e);
-      expect((err as DataDirInUseError).userMessage).toBe(`another Baton (pid ${sleeper.pid}) is using ${dir}`);
+      expect((err as DataDirInUseError).userMessage).toMatch(new RegExp(`^another Baton \\(pid ${sleeper.pid}\\) is using ${dir}\\. .*BATON_DATA_DIR`));
     } finally {
       sleeper.kill('SIGKILL');
     }

@@ -1,13 +1,14 @@
 /**
- * `npm run demo` as a user runs it, against a fresh database: the embedded PGlite in a temp data
- * directory, or (with DATABASE_URL) a fresh schema on the PostgreSQL server. Then the database is
- * read back: handoffs per transition and status, reasons, reassignments, breaches, timers, spread
- * in time — and a second run adds nothing. With a Baton holding the embedded database, the script
- * refuses and names the process.
+ * `npm run demo -- --seed-only` as a user runs it, against a fresh database: the embedded PGlite in
+ * a temp data directory, or (with DATABASE_URL) a fresh schema on the PostgreSQL server — the demo
+ * seeds its own part of either (<data dir>/demo, <schema>_demo) and leaves the rest alone. Then the
+ * database is read back: handoffs per transition and status, reasons, reassignments, breaches,
+ * timers, spread in time — and a second run adds nothing. With a Baton holding the demo's embedded
+ * database, the script refuses and names the process.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -17,7 +18,7 @@ import { loadConfig } from '../../../src/config.js';
 import { startBaton } from '../../../src/app.js';
 import { computeKpis } from '../../../src/reports/kpis.js';
 import { createJobScheduler } from '../../../src/jobs/agendaScheduler.js';
-import { DEMO_KEY_PREFIX, planDemo } from '../../../scripts/demo.js';
+import { DEMO_KEY_PREFIX, demoDatabaseUrl, planDemo } from '../../../scripts/demo.js';
 import { defaultPlaybook, silentLog, TEST_TOKEN } from '../../helpers/baton.js';
 
 jest.setTimeout(240_000);
@@ -32,7 +33,7 @@ function runDemo(env: Record<string, string | undefined>): Promise<{ code: numbe
   delete base.DATABASE_URL;
   delete base.BATON_DATA_DIR;
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'demo'], { cwd: process.cwd(), env: { ...base, LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['run', '--silent', 'demo', '--', '--seed-only'], { cwd: process.cwd(), env: { ...base, LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -47,7 +48,10 @@ describe('npm run demo', () => {
   const pgUrl = process.env.DATABASE_URL;
   const schema = `t_demo_${randomBytes(5).toString('hex')}`;
   const url = pgUrl ? (() => { const u = new URL(pgUrl); u.searchParams.set('schema', schema); return u.toString(); })() : undefined;
-  const env = url ? { DATABASE_URL: url } : { BATON_DATA_DIR: dataDir };
+  const env = url ? { DATABASE_URL: url, BATON_DATA_DIR: dataDir } : { BATON_DATA_DIR: dataDir };
+  // Where the demo keeps its data: its own schema, or its own directory under the data directory.
+  const demoUrl = url ? demoDatabaseUrl(url) : undefined;
+  const demoPglite = join(dataDir, 'demo', 'pglite');
   let db: Database | undefined;
   let startedAt: number;
 
@@ -58,6 +62,7 @@ describe('npm run demo', () => {
       const admin = new pg.Client({ connectionString: pgUrl });
       await admin.connect();
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}_demo" CASCADE`);
       await admin.end();
     }
   });
@@ -71,8 +76,18 @@ describe('npm run demo', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/Created 96 handoffs; \d+ SLA breaches recorded; \d+ SLA timers pending/);
 
+    // The data directory (or schema) npm start would use is left alone.
+    expect(readdirSync(dataDir)).toEqual(url ? [] : ['demo']);
+    if (pgUrl) {
+      const admin = new pg.Client({ connectionString: pgUrl });
+      await admin.connect();
+      const schemas = (await admin.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname IN ($1, $2)', [schema, `${schema}_demo`])).rows.map((r) => r.nspname);
+      await admin.end();
+      expect(schemas).toEqual([`${schema}_demo`]);
+    }
+
     const playbook = await defaultPlaybook();
-    db = await openDatabase({ url, dataDir: join(dataDir, 'pglite') });
+    db = await openDatabase({ url: demoUrl, dataDir: demoPglite });
     const prisma = db.prisma;
     const demo = { idempotencyKey: { startsWith: DEMO_KEY_PREFIX } };
     const handoffs = await prisma.handoff.findMany({ where: demo });
@@ -130,7 +145,7 @@ describe('npm run demo', () => {
 
     // Nothing waits to be posted to Slack or Teams; the open handoffs' timers wait in the job store.
     expect(await prisma.outboxDelivery.count()).toBe(0);
-    const jobs = await createJobScheduler({ db, databaseUrl: url, log: silentLog });
+    const jobs = await createJobScheduler({ db, databaseUrl: demoUrl, log: silentLog });
     try {
       const pending = await jobs.list<{ handoffId: number }>();
       const open = handoffs.filter((h) => OPEN.includes(h.status) || (h.status === 'accepted' && !h.firstTouchAt));
@@ -153,16 +168,16 @@ describe('npm run demo', () => {
     const run = await runDemo(env);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('The demo data is already there (96 handoffs): nothing was added.');
-    db = await openDatabase({ url, dataDir: join(dataDir, 'pglite') });
+    db = await openDatabase({ url: demoUrl, dataDir: demoPglite });
     expect(await db.prisma.handoff.count()).toBe(96);
     await db.close();
     db = undefined;
   });
 
-  it('refuses, naming the process, while a Baton holds the embedded database', async () => {
+  it('refuses, naming the process, while a Baton holds the demo\'s embedded database', async () => {
     const busyDir = mkdtempSync(join(tmpdir(), 'baton-busy-'));
     const baton = await startBaton({
-      config: loadConfig({ BATON_DATA_DIR: busyDir, PORT: '0', HOST: '127.0.0.1', BATON_API_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent' }),
+      config: loadConfig({ BATON_DATA_DIR: join(busyDir, 'demo'), PORT: '0', HOST: '127.0.0.1', BATON_API_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent' }),
       log: silentLog,
       playbook: await defaultPlaybook(),
       jobs: { processEveryMs: 500, lockLifetimeMs: 1500 },
@@ -170,7 +185,7 @@ describe('npm run demo', () => {
     try {
       const run = await runDemo({ BATON_DATA_DIR: busyDir });
       expect(run.code).toBe(2);
-      expect(run.stderr).toContain(`The embedded database in ${join(busyDir, 'pglite')} is in use by process ${process.pid}`);
+      expect(run.stderr).toContain(`The embedded database in ${join(busyDir, 'demo', 'pglite')} is in use by process ${process.pid}`);
       expect(run.stderr).toContain('stop Baton');
       expect(await baton.db.prisma.handoff.count()).toBe(0);
     } finally {
