@@ -20,7 +20,9 @@ import type { Prisma } from '../generated/prisma/client.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/database.js';
-import type { DomainEvent, OutboxConsumer, Tx } from '../outbox.js';
+import type { OutboxConsumer, OutboxEvent, Tx } from '../outbox.js';
+import { HANDOFF_EVENT_TYPES, type HandoffEventType } from '../events.js';
+import { HandoffRepository, type TimerStateRow } from '../store/handoffRepository.js';
 import type { HandoffRow, HandoffService, PolicySnapshot } from '../handoffs.js';
 import type { HandoffStatus } from '../domain/lifecycle.js';
 import { ConflictError } from '../errors.js';
@@ -54,28 +56,18 @@ export function timerKey(handoffId: number, token: string, step: string): string
   return `sla:${handoffId}:${token}:${step}`;
 }
 
-const snapshotSelect = {
-  id: true,
-  status: true,
-  timerToken: true,
-  slaAcceptDueAt: true,
-  slaFirstTouchDueAt: true,
-  firstTouchAt: true,
-  policy: true,
-  ownerId: true,
-  teamId: true,
-  transitionId: true,
-} as const;
-type SnapshotRow = Prisma.HandoffGetPayload<{ select: typeof snapshotSelect }>;
+type SnapshotRow = TimerStateRow;
+
+/** Every handoff event but `posted`, which keeps the timer token and arms nothing: the timers armed at routing stand. */
+export const SLA_EVENTS: readonly HandoffEventType[] = HANDOFF_EVENT_TYPES.filter((t) => t !== 'handoff.posted');
 
 export class SlaEngine implements OutboxConsumer {
   readonly name = 'sla';
+  readonly subscribes = SLA_EVENTS;
+  private readonly repo: HandoffRepository;
 
-  constructor(private readonly deps: SlaEngineDeps) {}
-
-  accepts(type: string): boolean {
-    // `posted` keeps the timer token and arms nothing: the timers armed at routing stand.
-    return type.startsWith('handoff.') && type !== 'handoff.posted';
+  constructor(private readonly deps: SlaEngineDeps) {
+    this.repo = new HandoffRepository(deps.db.prisma);
   }
 
   /** Registers the timer job's handler; call before the scheduler starts. */
@@ -88,7 +80,7 @@ export class SlaEngine implements OutboxConsumer {
   // -----------------------------------------------------------------------------------------------
   // Arming (outbox consumer)
 
-  async handle(event: DomainEvent): Promise<void> {
+  async handle(event: OutboxEvent): Promise<void> {
     if (event.handoffId === null) return;
     const row = await this.load(event.handoffId);
     if (!row) return;
@@ -236,8 +228,7 @@ export class SlaEngine implements OutboxConsumer {
    */
   private record(t: TimerJobData, now: Date, breach?: Prisma.SlaBreachCreateManyInput): (tx: Tx, h: HandoffRow) => Promise<void> {
     return async (tx) => {
-      const [locked] = await tx.$queryRaw<{ timer_token: string | null }[]>`SELECT timer_token FROM handoff WHERE id = ${t.handoffId} FOR UPDATE`;
-      if (locked?.timer_token !== t.token) throw new StaleTimerError();
+      if ((await this.repo.lockTimerToken(tx, t.handoffId)) !== t.token) throw new StaleTimerError();
       const { count } = await tx.slaFiring.createMany({ data: [{ handoffId: t.handoffId, timerToken: t.token, step: t.step, firedAt: now }], skipDuplicates: true });
       if (count === 0) throw new AlreadyFiredError();
       // Same deadline, same level: already on record (e.g. a reassignment that kept the deadline).
@@ -247,15 +238,12 @@ export class SlaEngine implements OutboxConsumer {
 
   /** End of the latest snooze taken during this phase (snoozes of an earlier owner do not count). */
   private async snoozedUntil(handoffId: number, phaseStartedAt: Date): Promise<Date | null> {
-    const e = await this.deps.db.prisma.handoffEvent.findFirst({
-      where: { handoffId, type: 'snoozed', at: { gte: phaseStartedAt } },
-      orderBy: [{ at: 'desc' }, { id: 'desc' }],
-    });
+    const e = await this.repo.latestEvent(handoffId, 'snoozed', phaseStartedAt);
     return e ? new Date(e.at.getTime() + snoozeDurationMs({ data: e.data, reasonCode: e.reasonCode })) : null;
   }
 
   private load(id: number): Promise<SnapshotRow | null> {
-    return this.deps.db.prisma.handoff.findUnique({ where: { id }, select: snapshotSelect });
+    return this.repo.timerState(id);
   }
 }
 
