@@ -8,24 +8,22 @@
  * takes a reassignment (handoffs/reassign.ts), SQL (store/handoffRepository.ts), events
  * (events.ts), views (handoffs/views.ts), observers such as metrics (handoffs/outcomes.ts).
  */
-import { randomUUID } from 'node:crypto';
 import { Prisma } from './generated/prisma/client.js';
 import type { Clock } from './clock.js';
 import type { Database } from './store/database.js';
 import type { Logger } from './logger.js';
 import { Directory } from './directory.js';
 import { Policy, viewerOf } from './domain/policy.js';
-import { ConflictError, InvalidError, NotFoundError, NotInDirectoryError, UnavailableError, isDatabaseUnavailable } from './errors.js';
-import { LIFECYCLE, USER_ACTIONS, validateActionArgs, type Decision, type HandoffAction, type LastChange, type Role, type UserAction } from './domain/lifecycle.js';
-import { decideCommand, transition } from './domain/transition.js';
+import { InvalidError, NotInDirectoryError, UnavailableError, isDatabaseUnavailable } from './errors.js';
+import { LIFECYCLE, type HandoffAction } from './domain/lifecycle.js';
 import type { AccountRef, HandoffEventView, HandoffView, PersonRef } from './domain/view.js';
-import { EVENT_OF_ACTION, subscribersOf, writeEvent, type DomainEvent } from './events.js';
+import { EVENT_OF_ACTION, subscribersOf } from './events.js';
 import type { OutboxConsumer, Tx } from './outbox.js';
 import type { Playbook, Transition } from './playbook/schema.js';
 import { HandoffRepository, type HandoffRow } from './store/handoffRepository.js';
 import { actionSchema, parseWith, intakeSchema, type ActionRequest } from './handoffs/requests.js';
 import { checkIntake, createRouted, hashRequest } from './handoffs/intake.js';
-import { pickReassignTarget } from './handoffs/reassign.js';
+import { applyChange, type AppliedChange, type ApplyArgs, type ChangeDeps } from './handoffs/change.js';
 import { HandoffQueries, type ListFilter } from './handoffs/queries.js';
 import { handoffView, personRef } from './handoffs/views.js';
 import type { CommandOutcome, HandoffObserver } from './handoffs/outcomes.js';
@@ -33,6 +31,7 @@ import type { CommandOutcome, HandoffObserver } from './handoffs/outcomes.js';
 export type { PolicySnapshot } from './domain/transition.js';
 export type { HandoffRow } from './store/handoffRepository.js';
 export type { ListFilter } from './handoffs/queries.js';
+export type { ApplyArgs } from './handoffs/change.js';
 
 export interface HandoffServiceDeps {
   db: Database;
@@ -45,21 +44,6 @@ export interface HandoffServiceDeps {
   afterCommit?: (consumers?: string[]) => void;
   /** Told what became of every command, after the fact (metrics). */
   observers?: readonly HandoffObserver[];
-}
-
-export interface ApplyArgs {
-  reasonCode?: string | undefined;
-  note?: string | undefined;
-  to?: string | undefined;
-  expectedVersion?: number | undefined;
-  /** Extra facts for the audit event and the outbox payload (e.g. the SLA step that fired). */
-  data?: Record<string, unknown>;
-  /**
-   * Runs inside the same transaction, after the guards pass and before the change is written:
-   * e.g. the SLA engine records its exactly-once firing row and the breach here. Throwing aborts
-   * the whole change.
-   */
-  inTransaction?: (tx: Tx, handoff: HandoffRow) => Promise<void>;
 }
 
 export interface IntakeResult {
@@ -183,56 +167,11 @@ export class HandoffService {
   async apply(handoffId: number, action: HandoffAction, actorId: string | null, args: ApplyArgs = {}): Promise<HandoffView> {
     const now = this.deps.clock.now();
     let aborted = false;
-    let result: { row: HandoffRow; decision: Decision; events: DomainEvent[]; woken: string[] };
+    let result: AppliedChange;
     try {
-      result = await this.withTx(async (tx) => {
-        const h = await this.repo.loadRow(tx, handoffId);
-        if (!h) throw new NotFoundError(`There is no handoff #${handoffId}.`);
-        const t = this.transitions.get(h.transitionId);
-        const roles = actorId === null ? (['system'] as Role[]) : this.policy.rolesOf(actorId, h);
-        const check = { action, actorRoles: roles, whoCanAct: this.policy.whoCanAct(h, action), expectedVersion: args.expectedVersion };
-        // The last change only shapes refusals (who won, and when): it is read when the click is
-        // stale, or when a refusal without it is about to be thrown, to throw it with it instead.
-        // decide() without it accepts exactly what it accepts with it, except a stale version.
-        const stale = args.expectedVersion !== undefined && args.expectedVersion !== h.version;
-        let decision: Decision;
-        if (stale) decision = decideCommand(h, check, await this.lastChange(tx, h.id, h.version));
-        else {
-          try {
-            decision = decideCommand(h, check, null);
-          } catch (err) {
-            if (!(err instanceof ConflictError)) throw err;
-            decision = decideCommand(h, check, await this.lastChange(tx, h.id, h.version));
-          }
-        }
-        if (actorId !== null && (USER_ACTIONS as readonly string[]).includes(action)) {
-          validateActionArgs(action as UserAction, args, t?.rejectReasons ?? []);
-        }
-        try {
-          await args.inTransaction?.(tx, h);
-        } catch (err) {
-          aborted = true;
-          throw err;
-        }
-        const reassignTo = action === 'reassign' || action === 'auto_reassign' ? await pickReassignTarget(tx, { repo: this.repo, directory: this.directory }, h, t, args.to, now) : undefined;
-        const change = transition(h, { action, actorId, decision, reasonCode: args.reasonCode, note: args.note, data: args.data, reassignTo, newTimerToken: randomUUID(), toStage: t?.toStage }, now);
-        if (change.accountOwner) await this.repo.setAccountOwner(tx, change.accountOwner);
-        // Another transaction committed first: re-read to tell the loser who won and when.
-        if (change.next && !(await this.repo.updateGuarded(tx, h.id, change.guard, change.next))) throw await this.conflictAfterRace(tx, h.id, action);
-        await this.repo.appendEvents(tx, [change.audit]);
-        let woken: string[] = [];
-        for (const e of change.events) woken = [...woken, ...(await writeEvent(tx, this.deps.consumers(), e, now))];
-        // The answer must not depend on the database after the commit. The row is locked by our
-        // update until then, so it is the row we read plus the values we wrote; only a change of
-        // owner (another person row) is read back.
-        let row: HandoffRow = change.next ? { ...h, ...change.next } : h;
-        if (change.next?.ownerId !== undefined) {
-          const fresh = await this.repo.loadRow(tx, h.id);
-          if (!fresh) throw new NotFoundError(`There is no handoff #${h.id}.`);
-          row = fresh;
-        }
-        return { row, decision, events: change.events, woken };
-      });
+      result = await this.withTx((tx) =>
+        applyChange(tx, this.changeDeps(), { handoffId, action, actorId, args, now, onAbort: () => (aborted = true) }),
+      );
     } catch (err) {
       this.tell({ command: 'action', action, outcome: 'failed', error: err, aborted });
       throw err;
@@ -277,31 +216,6 @@ export class HandoffService {
     return true;
   }
 
-  /**
-   * Read inside the losing transaction: each statement sees what committed before it (READ
-   * COMMITTED), and asking the pool for a second connection while holding one could wait forever
-   * once every pooled connection is held by a transaction doing the same.
-   */
-  private async conflictAfterRace(tx: Tx, id: number, action: HandoffAction): Promise<ConflictError> {
-    const h = await this.repo.state(tx, id);
-    const last = h ? await this.lastChange(tx, id, h.version) : null;
-    const by = last?.by ? ` by ${last.by.name}` : '';
-    const at = last ? ` at ${last.at.toISOString().replace('T', ' ').slice(0, 16)} UTC` : '';
-    return new ConflictError(
-      `Someone else changed this handoff first: it was ${h?.status ?? 'changed'}${by}${at}. Your ${action} was not applied.`,
-      last?.by ?? undefined,
-      last?.at,
-      h ? `already_${h.status}` : 'conflict',
-    );
-  }
-
-  private async lastChange(tx: Tx, handoffId: number, version: number): Promise<LastChange | null> {
-    const e = await this.repo.lastChange(tx, handoffId, version);
-    if (!e) return null;
-    const by = e.actorId ? this.directory.byId.get(e.actorId) : undefined;
-    return { action: e.type, by: by ? { id: by.id, name: by.name } : null, at: e.at };
-  }
-
   // -------------------------------------------------------------------------------------------
   // Queries (src/handoffs/queries.ts)
 
@@ -335,6 +249,10 @@ export class HandoffService {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  private changeDeps(): ChangeDeps {
+    return { repo: this.repo, directory: this.directory, policy: this.policy, transitions: this.transitions, consumers: this.deps.consumers() };
+  }
 
   private tell(outcome: CommandOutcome): void {
     for (const o of this.deps.observers ?? []) {
