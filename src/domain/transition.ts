@@ -102,12 +102,16 @@ export interface ReassignTarget {
   ownerId: string;
   /** Where the owner came from, e.g. "reassigned to Sam Torres" or "next in the Sales queue". */
   reason: string;
+  /** named: the person asked for; queue / fallback: picked by Baton (the reason says how). */
+  source: 'named' | 'queue' | 'fallback';
 }
 
 export interface HandoffCommand {
   action: HandoffAction;
   /** null: Baton itself (SLA timers, delivery). */
   actorId: string | null;
+  /** The actor's name, for the routing reason a reassignment writes. */
+  actorName?: string | undefined;
   /** What decideCommand returned for this handoff. */
   decision: Decision;
   reasonCode?: string | undefined;
@@ -134,6 +138,22 @@ export interface TransitionResult {
 }
 
 const seconds = (ms: number) => Math.max(0, Math.round(ms / 1000));
+
+/**
+ * The routing reason after a reassignment: who reassigned it and why, and where a picked owner
+ * came from. "reassigned by Dana Kim: out sick this week", "auto-reassigned by Baton: accept SLA
+ * missed, escalated twice; next in the Sales queue".
+ */
+export function reassignedBecause(h: Pick<HandoffState, 'escalationLevel'>, cmd: Pick<HandoffCommand, 'actorId' | 'actorName' | 'note' | 'reasonCode' | 'data'>, target: ReassignTarget): string {
+  const picked = target.source === 'named' ? '' : `; ${target.reason}`;
+  if (cmd.actorId === null) {
+    const kind = cmd.data?.kind === 'first_touch' ? 'first-touch' : 'accept';
+    const times = h.escalationLevel === 0 ? '' : `, escalated ${h.escalationLevel === 1 ? 'once' : h.escalationLevel === 2 ? 'twice' : `${h.escalationLevel} times`}`;
+    return `auto-reassigned by Baton: ${kind} SLA missed${times}${picked}`;
+  }
+  const why = cmd.note?.trim() || cmd.reasonCode;
+  return `reassigned by ${cmd.actorName ?? cmd.actorId}${why ? `: ${why}` : ''}${picked}`;
+}
 
 export function transition(h: HandoffState, cmd: HandoffCommand, now: Date): TransitionResult {
   const { decision, action } = cmd;
@@ -167,6 +187,7 @@ export function transition(h: HandoffState, cmd: HandoffCommand, now: Date): Tra
     case 'reassign':
     case 'auto_reassign':
       next.ownerId = target!.ownerId;
+      next.routingReason = reassignedBecause(h, cmd, target!);
       next.reassignCount = h.reassignCount + 1;
       next.acceptedAt = null;
       next.escalationLevel = 0;

@@ -84,7 +84,8 @@ export async function applyChange(
     throw err;
   }
   const reassignTo = action === 'reassign' || action === 'auto_reassign' ? await pickReassignTarget(tx, deps, h, t, args.to, now) : undefined;
-  const change = transition(h, { action, actorId, decision, reasonCode: args.reasonCode, note: args.note, data: args.data, reassignTo, newTimerToken: randomUUID(), toStage: t?.toStage }, now);
+  const actorName = actorId === null ? undefined : deps.directory.byId.get(actorId)?.name;
+  const change = transition(h, { action, actorId, actorName, decision, reasonCode: args.reasonCode, note: args.note, data: args.data, reassignTo, newTimerToken: randomUUID(), toStage: t?.toStage }, now);
   if (change.accountOwner) await repo.setAccountOwner(tx, change.accountOwner);
   // Another transaction committed first: re-read to tell the loser who won and when.
   if (change.next && !(await repo.updateGuarded(tx, h.id, change.guard, change.next))) throw await conflictAfterRace(tx, deps, h.id, action);

@@ -25,7 +25,7 @@ export async function pickReassignTarget(
     if (!p) throw new InvalidError(`There is no person "${to}" in the playbook.`, [{ path: 'to', message: `no person "${to}" in the playbook` }]);
     if (!p.active) throw new InvalidError(`${p.name} is not active.`, [{ path: 'to', message: `${p.name} is not active in the playbook` }]);
     if (p.id === h.ownerId) throw new InvalidError(`${p.name} already owns this handoff.`, [{ path: 'to', message: `${p.name} is already the owner` }]);
-    return { ownerId: p.id, reason: `reassigned to ${p.name}` };
+    return { ownerId: p.id, reason: `reassigned to ${p.name}`, source: 'named' };
   }
   if (!t) throw new InvalidError('This handoff\'s transition is no longer in the playbook; name a person to reassign to.', [{ path: 'to', message: 'name a person' }]);
   const queueKey = `${t.id}:queue`;
@@ -36,8 +36,8 @@ export async function pickReassignTarget(
   });
   if (pick) {
     await repo.bumpQueue(tx, queueKey, pick.id);
-    return { ownerId: pick.id, reason: `next in the ${directory.teams.get(t.toTeamId)?.name ?? t.toTeamId} queue` };
+    return { ownerId: pick.id, reason: `next in the ${directory.teams.get(t.toTeamId)?.name ?? t.toTeamId} queue`, source: 'queue' };
   }
-  if (t.fallbackOwnerId !== h.ownerId) return { ownerId: t.fallbackOwnerId, reason: 'fallback owner: nobody else in the queue is available' };
+  if (t.fallbackOwnerId !== h.ownerId) return { ownerId: t.fallbackOwnerId, reason: 'fallback owner: nobody else in the queue is available', source: 'fallback' };
   throw new ConflictError('Nobody else in the queue is available and the fallback owner already owns it; name a person instead.', undefined, undefined, 'no_reassign_target');
 }

@@ -3,7 +3,7 @@
  * domain events, with the SLA arithmetic on the team's business calendar. No database.
  */
 import { ConflictError, ForbiddenError } from '../../src/errors.js';
-import { decideCommand, transition, type HandoffCommand, type HandoffState, type PolicySnapshot } from '../../src/domain/transition.js';
+import { decideCommand, reassignedBecause, transition, type HandoffCommand, type HandoffState, type PolicySnapshot } from '../../src/domain/transition.js';
 import type { HandoffAction, Role } from '../../src/domain/lifecycle.js';
 import type { BusinessCalendar } from '../../src/sla/businessCalendar.js';
 import { parseBusinessHours } from '../../src/sla/businessTime.js';
@@ -113,12 +113,13 @@ describe('transition', () => {
   it('reassign: the new owner, one more reassignment, not accepted, escalation reset, a new token; the deadline kept unless the policy restarts it', () => {
     const h = handoff({ status: 'escalated', escalationLevel: 1, reassignCount: 1 });
     const now = new Date('2026-11-23T13:00:00.000Z');
-    const r = transition(h, command(h, 'reassign', { reassignTo: { ownerId: 'sam', reason: 'reassigned to Sam Torres' }, note: 'out sick' }), now);
+    const r = transition(h, command(h, 'reassign', { reassignTo: { ownerId: 'sam', reason: 'reassigned to Sam Torres', source: 'named' }, actorName: 'Dana Kim', note: 'out sick this week' }), now);
     expect(r.next).toEqual({
       status: 'reassigned',
       version: 2,
       updatedAt: now,
       ownerId: 'sam',
+      routingReason: 'reassigned by Dana Kim: out sick this week',
       reassignCount: 2,
       acceptedAt: null,
       escalationLevel: 0,
@@ -133,7 +134,7 @@ describe('transition', () => {
     const restart = handoff({ policy: { ...policy, escalation: { ...policy.escalation, restartSlaOnReassign: true } } });
     // Monday 16:00 Berlin + 4 business hours = Tuesday 12:00 Berlin.
     const now = new Date('2026-11-23T15:00:00.000Z');
-    const target = { reassignTo: { ownerId: 'sam', reason: 'next in the Sales queue' } };
+    const target = { reassignTo: { ownerId: 'sam', reason: 'next in the Sales queue', source: 'queue' as const } };
     expect(transition(restart, command(restart, 'reassign', target), now).next?.slaAcceptDueAt).toEqual(new Date('2026-11-24T11:00:00.000Z'));
     const accepted = handoff({ status: 'accepted', acceptedAt: created });
     expect(transition(accepted, command(accepted, 'reassign', target), now).next?.slaAcceptDueAt).toEqual(new Date('2026-11-24T11:00:00.000Z'));
@@ -143,9 +144,22 @@ describe('transition', () => {
     const h = handoff({ status: 'escalated' });
     const now = new Date('2026-11-23T14:00:00.000Z');
     const data = { sla: 'auto_reassign', kind: 'accept', step: 'accept:reassign', breach: true, dueAt: '2026-11-23T12:00:00.000Z', businessMsOverdue: 2 * H };
-    const r = transition(h, command(h, 'auto_reassign', { data, reassignTo: { ownerId: 'sam', reason: 'next in the Sales queue' } }, ['system']), now);
+    const r = transition(h, command(h, 'auto_reassign', { data, reassignTo: { ownerId: 'sam', reason: 'next in the Sales queue', source: 'queue' } }, ['system']), now);
     expect(r.audit).toMatchObject({ type: 'reassigned', actorId: null, data: { ...data, reason: 'next in the Sales queue', previousOwnerId: 'dana' } });
     expect(r.events[0]).toMatchObject({ type: 'handoff.reassigned', payload: { action: 'auto_reassign', actorId: null, data } });
+  });
+
+  it('a reassignment\'s routing reason says who reassigned it and why, and where a picked owner came from', () => {
+    const queue = { ownerId: 'sam', reason: 'next in the Sales queue', source: 'queue' as const };
+    const fallback = { ownerId: 'lee', reason: 'fallback owner: nobody else in the queue is available', source: 'fallback' as const };
+    const person = { actorId: 'dana', actorName: 'Dana Kim' };
+    expect(reassignedBecause(handoff(), { ...person, note: ' out sick this week ' }, { ...queue, source: 'named' })).toBe('reassigned by Dana Kim: out sick this week');
+    expect(reassignedBecause(handoff(), { ...person, reasonCode: 'territory' }, queue)).toBe('reassigned by Dana Kim: territory; next in the Sales queue');
+    expect(reassignedBecause(handoff(), { ...person, note: 'away' }, fallback)).toBe('reassigned by Dana Kim: away; fallback owner: nobody else in the queue is available');
+    const baton = { actorId: null, data: { sla: 'auto_reassign', kind: 'accept' } };
+    expect(reassignedBecause(handoff({ escalationLevel: 2 }), baton, queue)).toBe('auto-reassigned by Baton: accept SLA missed, escalated twice; next in the Sales queue');
+    expect(reassignedBecause(handoff({ escalationLevel: 1 }), baton, queue)).toBe('auto-reassigned by Baton: accept SLA missed, escalated once; next in the Sales queue');
+    expect(reassignedBecause(handoff({ escalationLevel: 0 }), baton, fallback)).toBe('auto-reassigned by Baton: accept SLA missed; fallback owner: nobody else in the queue is available');
   });
 
   it('escalate raises the level; a first-touch breach is an annotation on the accepted handoff, written as handoff.escalated', () => {
