@@ -12,8 +12,8 @@ import { applyMigrations, projectRoot } from '../../src/store/migrate.js';
 import { syncDirectory } from '../../src/directory.js';
 import { HandoffRepository, type NewHandoff } from '../../src/store/handoffRepository.js';
 import { decideCommand, transition } from '../../src/domain/transition.js';
-import { writeEvent, type DomainEvent } from '../../src/events.js';
-import type { OutboxConsumer } from '../../src/outbox.js';
+import { isEvent, writeEvent, type DomainEvent } from '../../src/events.js';
+import type { OutboxConsumer, OutboxEvent } from '../../src/outbox.js';
 import type { Playbook } from '../../src/playbook/schema.js';
 
 const now = new Date('2026-11-23T09:00:00.000Z');
@@ -186,6 +186,10 @@ for (const backend of backends) {
       const [stored] = await t.db.prisma.outboxEvent.findMany({ where: { handoffId: id }, include: { deliveries: true } });
       expect(stored!.payload).toEqual(event.payload);
       expect(stored!.deliveries.map((d) => d.consumer).sort()).toEqual(['by-accepts', 'by-type']);
+      // As a consumer gets it back: its type names its payload's shape.
+      const delivered: OutboxEvent = { id: String(stored!.id), handoffId: stored!.handoffId, type: stored!.type, payload: stored!.payload as Record<string, unknown>, createdAt: stored!.createdAt };
+      expect(isEvent(delivered, 'handoff.accepted')).toBe(true);
+      expect(isEvent(delivered, 'handoff.routed')).toBe(false);
     });
   });
 }
