@@ -28,7 +28,7 @@ import { SlaEngine } from './sla/engine.js';
 import { DigestScheduler } from './digest.js';
 import { createReports, type Reports } from './reports/index.js';
 import { crmWebhooks } from './webhooks/routes.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { handoffMetrics, instrumentRuntime, Metrics } from './metrics.js';
 
 export interface BatonOptions {
   config: Config;
@@ -138,7 +138,16 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
 
   const outbox = new OutboxDispatcher(db.prisma, clock, log.child({ component: 'outbox' }), { pollMs: config.outboxPollMs });
   for (const c of opts.consumers ?? []) outbox.register(c);
-  const service = new HandoffService({ db, playbook, clock, log: log.child({ component: 'handoffs' }), consumers: () => outbox.list(), afterCommit: (names) => outbox.wake(names) });
+  const metrics = new Metrics();
+  const service = new HandoffService({
+    db,
+    playbook,
+    clock,
+    log: log.child({ component: 'handoffs' }),
+    consumers: () => outbox.list(),
+    afterCommit: (names) => outbox.wake(names),
+    observers: [handoffMetrics(metrics)],
+  });
 
   // SLA timers: Agenda on the same database (its table is created here, once, before any worker).
   let jobs: JobScheduler;
@@ -150,8 +159,8 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
     lock?.release();
     throw err;
   }
-  // Before anything defines a job: wraps the service and the jobs port to count and time them.
-  const metrics: Metrics = createMetrics({ service, jobs, outbox, clock });
+  // Before anything defines a job: wraps the jobs port to time them.
+  instrumentRuntime(metrics, { jobs, outbox, clock });
   const digests = new DigestScheduler({ db, playbook, jobs, clock, log: log.child({ component: 'digest' }), consumers: () => outbox.list(), afterCommit: () => outbox.wake() });
   digests.register();
   const reports = createReports({ db, playbook, service, digests, publicUrl: config.publicUrl });

@@ -13,7 +13,8 @@ import type { Logger } from './logger.js';
 import type { Database } from './store/database.js';
 import type { Playbook, Person } from './playbook/schema.js';
 import type { JobScheduler, RunningJob } from './jobs/scheduler.js';
-import { appendOutbox, type OutboxConsumer } from './outbox.js';
+import type { OutboxConsumer } from './outbox.js';
+import { writeEvent } from './events.js';
 import { previousWeek } from './reports/digest.js';
 
 export const WEEKLY_DIGEST_JOB = 'digest.weekly';
@@ -126,7 +127,7 @@ export class DigestScheduler {
         ON CONFLICT DO NOTHING`;
       if (inserted === 0) return false;
       const payload: DigestDue = { personId, kind, periodFrom, periodTo };
-      await appendOutbox(tx, this.deps.consumers(), { handoffId: null, type: `digest.${kind}`, payload: { ...payload } }, now);
+      await writeEvent(tx, this.deps.consumers(), { handoffId: null, type: `digest.${kind}`, payload }, now);
       return true;
     });
     if (sent) {

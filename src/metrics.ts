@@ -7,13 +7,14 @@
  * `sum()` adds them up. Gauges of shared state (the outbox backlog) are read from the database at
  * scrape time, so every instance reports the same numbers for them.
  *
- * The core does not know about metrics. `createMetrics` wraps the few entry points everything
- * goes through — HandoffService.intake/act/apply (HTTP API, Slack, Teams, console, CRM webhooks,
- * SLA engine) and the jobs port's handlers — so no adapter has to remember to count.
+ * The core does not know about metrics. Every intake and action (HTTP API, Slack, Teams, console,
+ * CRM webhooks, SLA engine) goes through HandoffService, which tells its observers what became of
+ * it: `handoffMetrics` is one. Jobs are timed by wrapping the jobs port's handlers. No adapter has
+ * to remember to count.
  */
 import type { RequestHandler } from 'express';
 import type { Clock } from './clock.js';
-import type { HandoffService } from './handoffs.js';
+import type { CommandOutcome, HandoffObserver } from './handoffs/outcomes.js';
 import type { OutboxDispatcher } from './outbox.js';
 import type { JobData, JobHandler, JobScheduler } from './jobs/scheduler.js';
 import { BatonError, ConflictError, ForbiddenError, InvalidError, MalformedError, NotFoundError } from './errors.js';
@@ -213,95 +214,34 @@ function outcomeOf(err: unknown): string {
   return 'error';
 }
 
-function field(body: unknown, name: string): string | undefined {
-  if (typeof body !== 'object' || body === null) return undefined;
-  const v = (body as Record<string, unknown>)[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
 /**
- * Counts intakes and actions by wrapping the service instance's methods. `act` parses and then
- * calls `apply`, so an action is counted in `apply` unless it was refused before reaching it
- * (malformed body, unknown actor): the errors `apply` counted are remembered so `act` does not
- * count them twice.
+ * Counts intakes, actions and SLA breaches from what the service tells its observers: the events a
+ * command committed or the error that refused it. Only playbook transitions and known actions
+ * become label values: a client cannot mint series.
  */
-export function instrumentService(service: HandoffService, metrics: Metrics): void {
-  const counted = new WeakSet<object>();
-  const mark = (err: unknown) => {
-    if (typeof err === 'object' && err !== null) counted.add(err);
-  };
-
-  const intake = service.intake.bind(service);
-  service.intake = async (body, opts) => {
-    try {
-      const r = await intake(body, opts);
-      metrics.intakes.inc({ transition: r.handoff.transition, outcome: r.created ? 'created' : 'replayed' });
-      return r;
-    } catch (err) {
-      // Only transition ids of the playbook become label values: a client cannot mint series.
-      const t = field(body, 'transition');
-      const transition = t && service.transition(t) ? t : 'unknown';
-      metrics.intakes.inc({ transition, outcome: err instanceof BatonError && err.httpStatus < 500 ? 'refused' : 'error' });
-      throw err;
-    }
-  };
-
-  const apply = service.apply.bind(service);
-  service.apply = async (handoffId, action, actorId, args = {}) => {
-    let aborted = false;
-    const hook = args.inTransaction;
-    const wrapped = hook
-      ? {
-          ...args,
-          inTransaction: async (...a: Parameters<NonNullable<typeof hook>>) => {
-            try {
-              await hook(...a);
-            } catch (err) {
-              aborted = true;
-              throw err;
-            }
-          },
+export function handoffMetrics(metrics: Metrics): HandoffObserver {
+  return {
+    observe(o: CommandOutcome): void {
+      if (o.command === 'intake') {
+        const transition = o.transition ?? 'unknown';
+        if (o.outcome === 'failed') metrics.intakes.inc({ transition, outcome: o.error instanceof BatonError && o.error.httpStatus < 500 ? 'refused' : 'error' });
+        else metrics.intakes.inc({ transition, outcome: o.outcome });
+        return;
+      }
+      const action = o.action && KNOWN_ACTIONS.has(o.action) ? o.action : 'unknown';
+      if (o.outcome === 'failed') {
+        metrics.actions.inc({ action, outcome: o.aborted ? 'aborted' : outcomeOf(o.error) });
+        return;
+      }
+      // A post that found the handoff already posted lost the race to the other platform.
+      metrics.actions.inc({ action, outcome: o.outcome === 'unchanged' ? 'conflict' : 'applied' });
+      for (const e of o.events) {
+        // The first escalation of a deadline is its breach (accept or first touch).
+        if (e.type === 'handoff.escalated' && e.payload.data?.level === 1 && typeof e.payload.data.kind === 'string') {
+          metrics.breaches.inc({ transition: o.transition ?? 'unknown', kind: e.payload.data.kind });
         }
-      : args;
-    try {
-      const view = await apply(handoffId, action, actorId, wrapped);
-      metrics.actions.inc({ action, outcome: 'applied' });
-      if (action === 'escalate' || action === 'sla_breach') {
-        const data = args.data ?? {};
-        if (data.level === 1 && typeof data.kind === 'string') metrics.breaches.inc({ transition: view.transition, kind: data.kind });
       }
-      return view;
-    } catch (err) {
-      metrics.actions.inc({ action, outcome: aborted ? 'aborted' : outcomeOf(err) });
-      mark(err);
-      throw err;
-    }
-  };
-
-  // Posting has its own one-statement path (markPosted); count it like apply counted it.
-  const markPosted = service.markPosted.bind(service);
-  service.markPosted = async (handoffId, platform) => {
-    try {
-      const changed = await markPosted(handoffId, platform);
-      metrics.actions.inc({ action: 'post', outcome: changed ? 'applied' : 'conflict' });
-      return changed;
-    } catch (err) {
-      metrics.actions.inc({ action: 'post', outcome: outcomeOf(err) });
-      throw err;
-    }
-  };
-
-  const act = service.act.bind(service);
-  service.act = async (handoffId, body, opts) => {
-    try {
-      return await act(handoffId, body, opts);
-    } catch (err) {
-      if (!(typeof err === 'object' && err !== null && counted.has(err))) {
-        const a = field(body, 'action');
-        metrics.actions.inc({ action: a && KNOWN_ACTIONS.has(a) ? a : 'unknown', outcome: outcomeOf(err) });
-      }
-      throw err;
-    }
+    },
   };
 }
 
@@ -334,11 +274,10 @@ export function outboxGauges(outbox: Pick<OutboxDispatcher, 'stats'>, clock: Clo
 
 /**
  * One call in startBaton, right after the job scheduler exists (before anything defines a job):
- * instruments the service and the jobs port in place and registers the outbox gauges.
+ * times the jobs port's handlers and registers the outbox gauges. The counters of intakes and
+ * actions come from `handoffMetrics`, an observer given to the service when it is made.
  */
-export function createMetrics(deps: { service: HandoffService; jobs: JobScheduler; outbox: Pick<OutboxDispatcher, 'stats'>; clock: Clock }): Metrics {
-  const metrics = new Metrics();
-  instrumentService(deps.service, metrics);
+export function instrumentRuntime(metrics: Metrics, deps: { jobs: JobScheduler; outbox: Pick<OutboxDispatcher, 'stats'>; clock: Clock }): Metrics {
   instrumentJobs(deps.jobs, metrics, deps.clock);
   metrics.addGauges('outbox', outboxGauges(deps.outbox, deps.clock));
   return metrics;

@@ -1,5 +1,5 @@
 /**
- * Transactional outbox. A state change writes its event (and one delivery row per consumer) in
+ * Transactional outbox. A state change writes its event (src/events.ts writeEvent) (and one delivery row per consumer) in
  * the same transaction as the change itself, so a crash or a platform outage can delay a
  * delivery but never lose it. The dispatcher claims due deliveries (SKIP LOCKED, so several
  * instances can share the work), runs the consumer and records the outcome with backoff.
@@ -7,48 +7,38 @@
 import type { Prisma, PrismaClient } from './generated/prisma/client.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
+import type { EventType } from './events.js';
 import { backoff, type BackoffPolicy, defaultBackoff, RetryAfterError } from './retry.js';
 
 export type Tx = Prisma.TransactionClient;
 
-export interface DomainEvent {
+/** An event as stored and delivered (its payload is one of src/events.ts's, read back as JSON). */
+export interface OutboxEvent {
   id: string;
   handoffId: number | null;
   type: string;
   payload: Record<string, unknown>;
   createdAt: Date;
 }
+/**
+ * @deprecated The stored form of an event; bots/ still import it under this name. The domain
+ * event union is `DomainEvent` in src/events.ts: new code says `OutboxEvent` here.
+ */
+export type DomainEvent = OutboxEvent;
 
 export interface OutboxConsumer {
   /** Stable name, stored with each delivery row (e.g. "slack", "teams", "sla"). */
   readonly name: string;
-  /** Which event types it wants; others get no delivery row. */
-  accepts(type: string): boolean;
+  /** The event types it wants (others get no delivery row), declared against the union. */
+  readonly subscribes?: readonly EventType[];
+  /** The older form of `subscribes`, for consumers not yet declaring a list; ignored when `subscribes` is set. */
+  accepts?(type: string): boolean;
   /** Must be idempotent: a delivery can run again after a crash between handling and recording. */
-  handle(event: DomainEvent, attempt: number): Promise<void>;
+  handle(event: OutboxEvent, attempt: number): Promise<void>;
 }
 
 /** Longest a handled delivery waits to be recorded while its batch goes on (see recordDelivered). */
 const RECORD_WITHIN_MS = 1000;
-
-export async function appendOutbox(
-  tx: Tx,
-  consumers: readonly OutboxConsumer[],
-  event: { handoffId: number | null; type: string; payload: Record<string, unknown> },
-  now: Date,
-): Promise<string[]> {
-  const wanted = consumers.filter((c) => c.accepts(event.type)).map((c) => c.name);
-  // The event and its delivery rows in one statement (one round trip inside the caller's transaction).
-  await tx.$executeRaw`
-    WITH e AS (
-      INSERT INTO outbox_event (handoff_id, type, payload, created_at)
-      VALUES (${event.handoffId}, ${event.type}, ${JSON.stringify(event.payload)}::jsonb, ${now})
-      RETURNING id
-    )
-    INSERT INTO outbox_delivery (event_id, consumer, attempts, available_at)
-    SELECT e.id, c.name, 0, ${now}::timestamptz FROM e, unnest(${wanted}::text[]) AS c(name)`;
-  return wanted;
-}
 
 interface ClaimedRow {
   event_id: bigint;
@@ -259,7 +249,7 @@ export class OutboxDispatcher {
     const done: { id: bigint; at: Date }[] = [];
     for (const [i, r] of rows.entries()) {
       if (done.length && this.clock.now().getTime() - done[0]!.at.getTime() >= RECORD_WITHIN_MS) await this.recordDelivered(name, done, recorded);
-      const event: DomainEvent = { id: String(r.event_id), handoffId: r.handoff_id, type: r.type, payload: r.payload, createdAt: new Date(r.created_at) };
+      const event: OutboxEvent = { id: String(r.event_id), handoffId: r.handoff_id, type: r.type, payload: r.payload, createdAt: new Date(r.created_at) };
       try {
         await consumer.handle(event, r.attempts);
         done.push({ id: r.event_id, at: this.clock.now() });

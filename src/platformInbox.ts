@@ -17,6 +17,7 @@ import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { Tx } from './outbox.js';
 import { BatonError } from './errors.js';
+import { periodic } from './periodic.js';
 
 /** How long a stored click belongs to whoever is handling it before recovery may replay it. */
 export const INBOX_LEASE_MS = 15_000;
@@ -206,15 +207,13 @@ export function startInboxRecovery(args: {
   everyMs?: number;
 }): InboxRecovery {
   const { inbox, replay, log } = args;
-  let running: Promise<void> | undefined;
-  let stopped = false;
   let passes = 0;
-  const pass = async () => {
+  const pass = async (stopped: () => boolean) => {
     for (const gone of await inbox.giveUp()) {
       log.warn({ platform: inbox.platform, inboxId: gone.id, key: gone.key, attempts: gone.attempts }, 'inbox: a stored click could not be handled and will not be retried');
     }
     for (const click of await inbox.claim()) {
-      if (stopped) return;
+      if (stopped()) return;
       log.info({ platform: inbox.platform, inboxId: click.id, key: click.key, attempt: click.attempts }, 'inbox: replaying a click stored but not applied');
       try {
         await replay(click.payload, click.id);
@@ -226,23 +225,9 @@ export function startInboxRecovery(args: {
     // Pruning is not urgent: about once a minute is plenty.
     if (passes++ % 12 === 0) await inbox.prune();
   };
-  const runOnce = () => {
-    running ??= pass()
-      .catch((err: unknown) => log.warn({ platform: inbox.platform, err: err instanceof Error ? err.message : String(err) }, 'inbox: recovery pass failed; retrying on the next one'))
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
-  };
-  void runOnce();
-  const timer = setInterval(() => void runOnce(), args.everyMs ?? INBOX_RECOVERY_EVERY_MS);
-  timer.unref();
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  const timer = periodic(pass, {
+    everyMs: args.everyMs ?? INBOX_RECOVERY_EVERY_MS,
+    onError: (err) => log.warn({ platform: inbox.platform, err: err instanceof Error ? err.message : String(err) }, 'inbox: recovery pass failed; retrying on the next one'),
+  });
+  return { runOnce: () => timer.runNow(), stop: () => timer.stop() };
 }

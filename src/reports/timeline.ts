@@ -4,6 +4,7 @@
  */
 import type { HandoffService } from '../handoffs.js';
 import type { Database } from '../store/database.js';
+import { HandoffRepository } from '../store/handoffRepository.js';
 import type { AccountRef, PersonRef } from '../domain/view.js';
 import { InvalidError, NotFoundError } from '../errors.js';
 
@@ -40,10 +41,11 @@ export async function accountTimeline(service: HandoffService, db: Database, key
   }
   const account = matches[0]!;
   const owners = await service.accountOwners(String(account.id));
-  const handoffs = await db.prisma.handoff.findMany({ where: { accountId: account.id }, include: { account: true, owner: true, from: true }, orderBy: { id: 'asc' } });
+  const repo = new HandoffRepository(db.prisma);
+  const handoffs = await repo.ofAccount(account.id);
   const ids = handoffs.map((h) => h.id);
   const [events, breaches] = await Promise.all([
-    db.prisma.handoffEvent.findMany({ where: { handoffId: { in: ids } }, orderBy: [{ at: 'asc' }, { id: 'asc' }] }),
+    repo.eventsOf(ids),
     db.prisma.slaBreach.findMany({ where: { handoffId: { in: ids } }, orderBy: { firedAt: 'asc' } }),
   ]);
   const byId = new Map(handoffs.map((h) => [h.id, service.toView(h)]));

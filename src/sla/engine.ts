@@ -20,74 +20,24 @@ import type { Prisma } from '../generated/prisma/client.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/database.js';
-import type { DomainEvent, OutboxConsumer, Tx } from '../outbox.js';
+import type { OutboxConsumer, OutboxEvent, Tx } from '../outbox.js';
+import { HANDOFF_EVENT_TYPES, type HandoffEventType } from '../events.js';
+import { HandoffRepository, type TimerStateRow } from '../store/handoffRepository.js';
 import type { HandoffRow, HandoffService, PolicySnapshot } from '../handoffs.js';
 import type { HandoffStatus } from '../domain/lifecycle.js';
-import type { PersonRef } from '../domain/view.js';
 import { ConflictError } from '../errors.js';
 import { RetryAfterError } from '../retry.js';
 import type { JobScheduler, RunningJob } from '../jobs/scheduler.js';
 import { businessTimeBetween } from './businessTime.js';
 import { chainStep, escalationRole, resolveEscalationTarget, type EscalationRole } from './escalation.js';
+import type { SlaEscalationData, SlaNudgeData, SlaReassignData } from './eventData.js';
 import { decideFiring, decideTimers, planPhase, snoozeDurationMs, type FiringDecision, type HandoffSnapshot, type SlaKind, type TimerJobData } from './plan.js';
 
 /** The one Agenda job name for SLA timers: one queue, so overdue timers fire oldest first. */
 export const SLA_TIMER_JOB = 'sla.timer';
 
-// -------------------------------------------------------------------------------------------------
-// What the outbox events carry in `payload.data` (a contract with bots/ and blocks/)
-
-/** `handoff.nudged`: DM the owner that time is running out; offer Snooze. */
-export interface SlaNudgeData {
-  sla: 'nudge';
-  kind: SlaKind;
-  /** e.g. "accept:nudge:0.8". */
-  step: string;
-  /** Fraction of the owner's window that has passed, e.g. 0.5 or 0.8. */
-  point: number;
-  /** ISO deadline of this SLA (a snooze never moves it). */
-  dueAt: string;
-  /** Business time left until dueAt (the team's working hours), in ms. */
-  businessMsLeft: number;
-  /** ISO end of the snooze this nudge waited for; null when it was not snoozed. */
-  snoozedUntil: string | null;
-}
-
-/** `handoff.escalated`: the SLA was breached; tell `escalatedTo` (post in the team channel). */
-export interface SlaEscalationData {
-  sla: 'escalation';
-  kind: SlaKind;
-  /** e.g. "accept:escalate:1". */
-  step: string;
-  /** 1 = the breach itself, 2… = further steps up the chain while nobody acts. */
-  level: number;
-  breach: true;
-  dueAt: string;
-  /** Business time since dueAt, in ms. */
-  businessMsOverdue: number;
-  /** The chain step that was applied; null when the chain is empty. */
-  target: EscalationRole | null;
-  /** Who is told; null when nobody fits (the breach is still recorded). */
-  escalatedTo: PersonRef | null;
-  /** The receiving team (its channel is where the escalation is posted). */
-  teamId: string;
-  /** ISO time of the next escalation step if nobody acts; null at the end of the chain. */
-  nextEscalationAt: string | null;
-  /** ISO time of the automatic reassignment (accept SLA with reassignAfter); else null. */
-  reassignAt: string | null;
-}
-
-/** `handoff.reassigned` with actorId null: reassigned by Baton after the breach's grace period. */
-export interface SlaReassignData {
-  sla: 'auto_reassign';
-  kind: 'accept';
-  step: string;
-  breach: true;
-  dueAt: string;
-  businessMsOverdue: number;
-}
-
-export type SlaEventData = SlaNudgeData | SlaEscalationData | SlaReassignData;
+// What the outbox events carry in `payload.data` lives in ./eventData.ts (re-exported here).
+export type { SlaEscalationData, SlaEventData, SlaNudgeData, SlaReassignData } from './eventData.js';
 
 export type FireOutcome = 'fired' | 'deferred' | 'no_target' | Extract<FiringDecision, { do: 'skip' }>['reason'];
 
@@ -106,28 +56,18 @@ export function timerKey(handoffId: number, token: string, step: string): string
   return `sla:${handoffId}:${token}:${step}`;
 }
 
-const snapshotSelect = {
-  id: true,
-  status: true,
-  timerToken: true,
-  slaAcceptDueAt: true,
-  slaFirstTouchDueAt: true,
-  firstTouchAt: true,
-  policy: true,
-  ownerId: true,
-  teamId: true,
-  transitionId: true,
-} as const;
-type SnapshotRow = Prisma.HandoffGetPayload<{ select: typeof snapshotSelect }>;
+type SnapshotRow = TimerStateRow;
+
+/** Every handoff event but `posted`, which keeps the timer token and arms nothing: the timers armed at routing stand. */
+export const SLA_EVENTS: readonly HandoffEventType[] = HANDOFF_EVENT_TYPES.filter((t) => t !== 'handoff.posted');
 
 export class SlaEngine implements OutboxConsumer {
   readonly name = 'sla';
+  readonly subscribes = SLA_EVENTS;
+  private readonly repo: HandoffRepository;
 
-  constructor(private readonly deps: SlaEngineDeps) {}
-
-  accepts(type: string): boolean {
-    // `posted` keeps the timer token and arms nothing: the timers armed at routing stand.
-    return type.startsWith('handoff.') && type !== 'handoff.posted';
+  constructor(private readonly deps: SlaEngineDeps) {
+    this.repo = new HandoffRepository(deps.db.prisma);
   }
 
   /** Registers the timer job's handler; call before the scheduler starts. */
@@ -140,7 +80,7 @@ export class SlaEngine implements OutboxConsumer {
   // -----------------------------------------------------------------------------------------------
   // Arming (outbox consumer)
 
-  async handle(event: DomainEvent): Promise<void> {
+  async handle(event: OutboxEvent): Promise<void> {
     if (event.handoffId === null) return;
     const row = await this.load(event.handoffId);
     if (!row) return;
@@ -288,8 +228,7 @@ export class SlaEngine implements OutboxConsumer {
    */
   private record(t: TimerJobData, now: Date, breach?: Prisma.SlaBreachCreateManyInput): (tx: Tx, h: HandoffRow) => Promise<void> {
     return async (tx) => {
-      const [locked] = await tx.$queryRaw<{ timer_token: string | null }[]>`SELECT timer_token FROM handoff WHERE id = ${t.handoffId} FOR UPDATE`;
-      if (locked?.timer_token !== t.token) throw new StaleTimerError();
+      if ((await this.repo.lockTimerToken(tx, t.handoffId)) !== t.token) throw new StaleTimerError();
       const { count } = await tx.slaFiring.createMany({ data: [{ handoffId: t.handoffId, timerToken: t.token, step: t.step, firedAt: now }], skipDuplicates: true });
       if (count === 0) throw new AlreadyFiredError();
       // Same deadline, same level: already on record (e.g. a reassignment that kept the deadline).
@@ -299,15 +238,12 @@ export class SlaEngine implements OutboxConsumer {
 
   /** End of the latest snooze taken during this phase (snoozes of an earlier owner do not count). */
   private async snoozedUntil(handoffId: number, phaseStartedAt: Date): Promise<Date | null> {
-    const e = await this.deps.db.prisma.handoffEvent.findFirst({
-      where: { handoffId, type: 'snoozed', at: { gte: phaseStartedAt } },
-      orderBy: [{ at: 'desc' }, { id: 'desc' }],
-    });
+    const e = await this.repo.latestEvent(handoffId, 'snoozed', phaseStartedAt);
     return e ? new Date(e.at.getTime() + snoozeDurationMs({ data: e.data, reasonCode: e.reasonCode })) : null;
   }
 
   private load(id: number): Promise<SnapshotRow | null> {
-    return this.deps.db.prisma.handoff.findUnique({ where: { id }, select: snapshotSelect });
+    return this.repo.timerState(id);
   }
 }
 

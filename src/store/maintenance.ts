@@ -13,6 +13,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { SqlClient } from './sqlClient.js';
+import { periodic } from '../periodic.js';
 
 export interface MaintenanceOptions {
   checkEveryMs?: number;
@@ -44,7 +45,6 @@ export function startEmbeddedMaintenance(sql: SqlClient, log: Logger, opts: Main
   const checkEveryMs = opts.checkEveryMs ?? 5_000;
   const vacuumEveryMs = opts.vacuumEveryMs ?? 10 * 60_000;
   let lastVacuum = Date.now();
-  let running: Promise<string[]> | undefined;
   let stopped = false;
 
   const runOnce = async ({ vacuum = false } = {}): Promise<string[]> => {
@@ -58,30 +58,24 @@ export function startEmbeddedMaintenance(sql: SqlClient, log: Logger, opts: Main
     return tables;
   };
 
-  const tick = () => {
-    if (running || stopped) return;
-    const vacuum = Date.now() - lastVacuum >= vacuumEveryMs;
-    if (vacuum) lastVacuum = Date.now();
-    running = runOnce({ vacuum })
-      .catch((err: unknown) => {
-        // A busy or closing database: try again at the next tick.
-        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'embedded database maintenance failed; will retry');
-        return [];
-      })
-      .finally(() => {
-        running = undefined;
-      });
-  };
-  const timer = setInterval(tick, checkEveryMs);
-  timer.unref();
-  tick();
+  const timer = periodic(
+    async () => {
+      const vacuum = Date.now() - lastVacuum >= vacuumEveryMs;
+      if (vacuum) lastVacuum = Date.now();
+      await runOnce({ vacuum });
+    },
+    {
+      everyMs: checkEveryMs,
+      // A busy or closing database: try again at the next tick.
+      onError: (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'embedded database maintenance failed; will retry'),
+    },
+  );
 
   return {
     runOnce,
     async stop() {
       stopped = true;
-      clearInterval(timer);
-      await running;
+      await timer.stop();
     },
   };
 }

@@ -251,9 +251,13 @@ describe('actions', () => {
     const r = await baton.api('POST', `/api/handoffs/${h.id}/actions`, { action: 'reassign', actor: h.owner.email, to: teammate.email, note: 'Territory change' });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ status: 'reassigned', owner: { id: teammate.id } });
+    // The routing reason now says who reassigned it and why, not how the first owner was picked.
+    expect(r.json.routingReason).toBe(`reassigned by ${h.owner.name}: Territory change`);
     const q = await baton.api('POST', `/api/handoffs/${h.id}/actions`, { action: 'reassign', actor: teammate.email, to: 'queue', note: 'Out next week' });
     expect(q.status).toBe(200);
     expect(q.json.owner.id).not.toBe(teammate.id);
+    expect(q.json.routingReason).toMatch(new RegExp(`^reassigned by ${teammate.name}: Out next week; (next in the .+ queue|fallback owner: .+)$`));
+    expect((await baton.api('GET', `/api/handoffs/${h.id}`)).json.routingReason).toBe(q.json.routingReason);
   });
 
   it('completes after accept and records the account owner for the stage', async () => {

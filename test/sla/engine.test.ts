@@ -96,6 +96,7 @@ for (const backend of backends) {
       const view = await baton.service.get(h.id, { events: false });
       expect(view.owner.id).toBe(other);
       expect(view.escalationLevel).toBe(0);
+      expect(view.routingReason).toBe('auto-reassigned by Baton: accept SLA missed, escalated twice; next in the Beta queue');
       const newToken = (await baton.db.prisma.handoff.findUniqueOrThrow({ where: { id: h.id } })).timerToken;
       const pending = await waitFor(async () => {
         const p = await pendingTimers(h.id);

@@ -1,0 +1,130 @@
+/**
+ * Intake: received → validated → routed. `checkIntake` refuses a request the playbook cannot take
+ * (with every problem at once); `createRouted` writes the handoff, its two audit events and its
+ * `handoff.routed` event inside the caller's transaction.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Directory } from '../directory.js';
+import { routeHandoff } from '../domain/routing.js';
+import type { PolicySnapshot } from '../domain/transition.js';
+import { InvalidError, type ErrorDetail } from '../errors.js';
+import { writeEvent, type DomainEvent } from '../events.js';
+import type { OutboxConsumer, Tx } from '../outbox.js';
+import { evaluateEntryCriteria, validatePacket } from '../playbook/packet.js';
+import type { Person, Playbook, Transition } from '../playbook/schema.js';
+import { addBusinessTime } from '../sla/businessTime.js';
+import type { HandoffRepository, HandoffRow } from '../store/handoffRepository.js';
+import type { IntakeRequest } from './requests.js';
+
+export interface CheckedIntake {
+  req: IntakeRequest;
+  t: Transition;
+  from: Person;
+  to: Person | undefined;
+  /** The packet as the transition's fields parse it. */
+  packet: Record<string, unknown>;
+}
+
+export function checkIntake(req: IntakeRequest, transitions: ReadonlyMap<string, Transition>, directory: Directory): CheckedIntake {
+  const t = transitions.get(req.transition);
+  const details: ErrorDetail[] = [];
+  if (!t) {
+    details.push({ path: 'transition', message: `unknown transition "${req.transition}"; use one of ${[...transitions.keys()].join(', ')}` });
+  }
+  const from = directory.find(req.from);
+  if (!from) details.push({ path: 'from', message: `no person "${req.from}" in the playbook (use an email or a person id from GET /api/people)` });
+  else if (!from.active) details.push({ path: 'from', message: `${from.name} is no longer active in the playbook` });
+  const to = req.to ? directory.find(req.to) : undefined;
+  if (req.to && !to) details.push({ path: 'to', message: `no person "${req.to}" in the playbook` });
+  else if (to && !to.active) details.push({ path: 'to', message: `${to.name} is not active; leave "to" out to route automatically` });
+  let packet: Record<string, unknown> = req.packet;
+  if (t) {
+    const v = validatePacket(t, req.packet);
+    if (v.ok) packet = v.packet;
+    else details.push(...v.details);
+    const badFields = new Set(details.map((d) => d.path));
+    for (const d of evaluateEntryCriteria(t.entryCriteria, { packet, account: req.account })) {
+      if (!badFields.has(d.path)) details.push(d);
+    }
+  }
+  if (details.length || !t || !from) {
+    throw new InvalidError(
+      `The handoff was not created: ${details.length} problem${details.length === 1 ? '' : 's'} (${details.map((d) => d.path).join(', ')}).`,
+      details,
+      'validation_failed',
+    );
+  }
+  return { req, t, from, to, packet };
+}
+
+export interface RoutedHandoff {
+  row: HandoffRow;
+  events: DomainEvent[];
+  /** Consumers that got delivery rows (to wake after the commit). */
+  woken: string[];
+}
+
+/** Routes and writes a new handoff inside `tx`. */
+export async function createRouted(
+  tx: Tx,
+  deps: { repo: HandoffRepository; playbook: Playbook; directory: Directory; consumers: readonly OutboxConsumer[] },
+  intake: CheckedIntake & { idempotencyKey: string | null; requestHash: string | null },
+  now: Date,
+): Promise<RoutedHandoff> {
+  const { repo } = deps;
+  const { req, t, from, to, packet } = intake;
+  const toTeam = deps.directory.teams.get(t.toTeamId)!;
+  const policy: PolicySnapshot = { acceptMs: t.sla.acceptMs, firstTouchMs: t.sla.firstTouchMs, nudgesAt: t.nudgesAt, escalation: t.escalation, calendar: toTeam.calendar };
+  const accountId = await repo.upsertAccount(tx, req.account, now);
+  // A named owner wins over the account's owner (routeHandoff): no need to look that up.
+  const accountOwnerId = to ? null : await repo.accountOwnerAt(tx, accountId, t.toStage);
+  const route = await routeHandoff(
+    { packet, account: req.account },
+    { playbook: deps.playbook, transition: t, now, accountOwnerId, queueCounts: (queueKey) => repo.lockedQueueCounts(tx, queueKey) },
+    to?.id,
+  );
+  if (route.queueKey) await repo.bumpQueue(tx, route.queueKey, route.ownerId);
+  const slaAcceptDueAt = addBusinessTime(now, policy.acceptMs, policy.calendar);
+  const timerToken = randomUUID();
+  const id = await repo.create(tx, {
+    transitionId: t.id,
+    accountId,
+    fromId: from.id,
+    ownerId: route.ownerId,
+    teamId: t.toTeamId,
+    status: 'routed',
+    packet,
+    routingReason: route.reason,
+    idempotencyKey: intake.idempotencyKey,
+    requestHash: intake.requestHash,
+    externalId: req.externalId ?? null,
+    policy,
+    slaAcceptDueAt,
+    timerToken,
+    createdAt: now,
+  });
+  await repo.appendEvents(tx, [
+    { handoffId: id, version: 0, type: 'received', actorId: from.id, at: now, toStatus: 'received', data: { source: 'api' } },
+    { handoffId: id, version: 1, type: 'routed', actorId: null, at: now, fromStatus: 'received', toStatus: 'routed', ownerId: route.ownerId, data: { reason: route.reason, source: route.source } },
+  ]);
+  const event: DomainEvent = { type: 'handoff.routed', handoffId: id, payload: { handoffId: id, version: 1, ownerId: route.ownerId, timerToken, slaAcceptDueAt: slaAcceptDueAt.toISOString() } };
+  const woken = await writeEvent(tx, deps.consumers, event, now);
+  const row = await repo.loadRow(tx, id);
+  if (!row) throw new Error(`handoff #${id} vanished inside its own transaction`);
+  return { row, events: [event], woken };
+}
+
+export function hashRequest(req: IntakeRequest): string {
+  return createHash('sha256').update(canonicalJson(req)).digest('hex');
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
