@@ -14,19 +14,14 @@ import type { Database } from './store/database.js';
 import type { Playbook, Person } from './playbook/schema.js';
 import type { JobScheduler, RunningJob } from './jobs/scheduler.js';
 import type { OutboxConsumer } from './outbox.js';
-import { writeEvent } from './events.js';
+import { writeEvent, type DigestDue } from './events.js';
 import { previousWeek } from './reports/digest.js';
 
 export const WEEKLY_DIGEST_JOB = 'digest.weekly';
 export const MONTHLY_REVIEW_JOB = 'digest.monthly';
 
 /** Outbox payload of `digest.weekly` and `digest.monthly`. */
-export interface DigestDue {
-  personId: string;
-  kind: 'weekly' | 'monthly';
-  periodFrom: string;
-  periodTo: string;
-}
+export type { DigestDue } from './events.js';
 
 type DigestJobData = { personId: string; periodFrom: string; periodTo: string };
 

@@ -7,9 +7,37 @@
  * database must still parse after an upgrade. Add optional fields; never rename or drop one.
  */
 import type { HandoffAction } from './domain/lifecycle.js';
-import type { DigestDue } from './digest.js';
-import type { OutboxConsumer, OutboxEvent, Tx } from './outbox.js';
+import type { Prisma } from './generated/prisma/client.js';
 import type { SlaEscalationData, SlaNudgeData, SlaReassignData } from './sla/eventData.js';
+
+/** A weekly or monthly digest is due for one subscriber (src/digest.ts schedules it). */
+export interface DigestDue {
+  personId: string;
+  kind: 'weekly' | 'monthly';
+  periodFrom: string;
+  periodTo: string;
+}
+
+export type Tx = Prisma.TransactionClient;
+
+/** An event as stored and delivered (its payload is one of the union's, read back as JSON). */
+export interface OutboxEvent {
+  id: string;
+  handoffId: number | null;
+  type: string;
+  payload: Record<string, unknown>;
+  createdAt: Date;
+}
+
+/** Something the outbox delivers events to (src/outbox.ts runs one delivery lane per consumer). */
+export interface OutboxConsumer {
+  /** Stable name, stored with each delivery row (e.g. "slack", "teams", "sla"). */
+  readonly name: string;
+  /** The event types it wants (others get no delivery row), declared against the union. */
+  readonly subscribes: readonly EventType[];
+  /** Must be idempotent: a delivery can run again after a crash between handling and recording. */
+  handle(event: OutboxEvent, attempt: number): Promise<void>;
+}
 
 /** `handoff.routed`: a new handoff has its owner; its accept SLA runs from now. */
 export interface HandoffRoutedPayload {
@@ -101,7 +129,7 @@ export const HANDOFF_EVENT_TYPES = EVENT_TYPES.filter((t): t is HandoffEventType
 
 /** Whether a consumer gets a delivery row for this event type. */
 export function subscribes(consumer: OutboxConsumer, type: string): boolean {
-  return consumer.subscribes ? (consumer.subscribes as readonly string[]).includes(type) : (consumer.accepts?.(type) ?? false);
+  return (consumer.subscribes as readonly string[]).includes(type);
 }
 
 /** The names of the consumers that get a delivery row for this event type. */

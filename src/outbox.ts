@@ -7,35 +7,10 @@
 import type { Prisma, PrismaClient } from './generated/prisma/client.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
-import type { EventType } from './events.js';
+import type { OutboxConsumer, OutboxEvent } from './events.js';
 import { backoff, type BackoffPolicy, defaultBackoff, RetryAfterError } from './retry.js';
 
-export type Tx = Prisma.TransactionClient;
-
-/** An event as stored and delivered (its payload is one of src/events.ts's, read back as JSON). */
-export interface OutboxEvent {
-  id: string;
-  handoffId: number | null;
-  type: string;
-  payload: Record<string, unknown>;
-  createdAt: Date;
-}
-/**
- * @deprecated The stored form of an event; bots/ still import it under this name. The domain
- * event union is `DomainEvent` in src/events.ts: new code says `OutboxEvent` here.
- */
-export type DomainEvent = OutboxEvent;
-
-export interface OutboxConsumer {
-  /** Stable name, stored with each delivery row (e.g. "slack", "teams", "sla"). */
-  readonly name: string;
-  /** The event types it wants (others get no delivery row), declared against the union. */
-  readonly subscribes?: readonly EventType[];
-  /** The older form of `subscribes`, for consumers not yet declaring a list; ignored when `subscribes` is set. */
-  accepts?(type: string): boolean;
-  /** Must be idempotent: a delivery can run again after a crash between handling and recording. */
-  handle(event: OutboxEvent, attempt: number): Promise<void>;
-}
+export type { Tx, OutboxEvent, OutboxConsumer } from './events.js';
 
 /** Longest a handled delivery waits to be recorded while its batch goes on (see recordDelivered). */
 const RECORD_WITHIN_MS = 1000;

@@ -1,17 +1,16 @@
 /** The transactional outbox against the real database: delivery, retries, give-up, and no double delivery. */
-import { OutboxDispatcher, type DomainEvent, type OutboxConsumer } from '../src/outbox.js';
+import { OutboxDispatcher, type OutboxEvent, type OutboxConsumer } from '../src/outbox.js';
+import { EVENT_TYPES, HANDOFF_EVENT_TYPES } from '../src/events.js';
 import { NonRetriableError, RetryAfterError } from '../src/retry.js';
 import { systemClock } from '../src/clock.js';
 import { silentLog, startTestBaton, type TestBaton } from './helpers/baton.js';
 
 class RecordingConsumer implements OutboxConsumer {
-  readonly seen: DomainEvent[] = [];
+  readonly seen: OutboxEvent[] = [];
   failures: (Error | undefined)[] = [];
   constructor(readonly name: string) {}
-  accepts(type: string) {
-    return type.startsWith('handoff.');
-  }
-  async handle(event: DomainEvent) {
+  readonly subscribes = HANDOFF_EVENT_TYPES;
+  async handle(event: OutboxEvent) {
     const failure = this.failures.shift();
     if (failure) throw failure;
     this.seen.push(event);
@@ -113,7 +112,7 @@ it('never delivers an event twice when several dispatchers drain at once', async
   const counts = new Map<string, number>();
   const counting: OutboxConsumer = {
     name: 'recorder',
-    accepts: () => true,
+    subscribes: EVENT_TYPES,
     async handle(e) {
       counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
       await new Promise((r) => setTimeout(r, 2));
@@ -134,7 +133,7 @@ it('records a batch of successes together, each at the time it was handled, arou
   const handledAt = new Map<number, number>();
   const slow: OutboxConsumer = {
     name: 'recorder',
-    accepts: (type) => type.startsWith('handoff.'),
+    subscribes: HANDOFF_EVENT_TYPES,
     async handle(event) {
       if (event.handoffId === ids[2]) throw new Error('503 from Slack');
       await new Promise((r) => setTimeout(r, 30));

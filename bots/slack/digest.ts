@@ -8,12 +8,11 @@
  */
 import { DateTime } from 'luxon';
 import type { WebClient } from '@slack/web-api';
-import type { DomainEvent, OutboxConsumer } from '../../src/outbox.js';
+import type { DigestDue, OutboxConsumer, OutboxEvent } from '../../src/events.js';
 import type { HandoffService } from '../../src/handoffs.js';
 import type { PlatformStore } from '../../src/platformStore.js';
 import type { Logger } from '../../src/logger.js';
 import type { Reports } from '../../src/reports/index.js';
-import type { DigestDue } from '../../src/digest.js';
 import { buildDigestMessage, buildReviewMessage } from '../../blocks/slack/commands.js';
 import { CHART_TITLE, renderDigestChart } from '../chart.js';
 import { toDeliveryError } from './api.js';
@@ -34,11 +33,9 @@ export class SlackDigestDelivery implements OutboxConsumer {
   readonly name = SLACK_DIGEST_CONSUMER;
   constructor(private readonly deps: SlackDigestDeps) {}
 
-  accepts(type: string): boolean {
-    return type === 'digest.weekly' || type === 'digest.monthly';
-  }
+  readonly subscribes = ['digest.weekly', 'digest.monthly'] as const;
 
-  async handle(event: DomainEvent): Promise<void> {
+  async handle(event: OutboxEvent): Promise<void> {
     const due = event.payload as unknown as DigestDue;
     const { service, reports, store, client, users, log } = this.deps;
     const person = service.directory.byId.get(due.personId);

@@ -13,7 +13,7 @@
  * (every message carries `metadata` naming the handoff and what it is) before posting again.
  */
 import { WebAPIPlatformError, WebAPIRateLimitedError, type WebClient } from '@slack/web-api';
-import type { DomainEvent, OutboxConsumer } from '../../src/outbox.js';
+import { HANDOFF_EVENT_TYPES, type OutboxConsumer, type OutboxEvent } from '../../src/events.js';
 import type { HandoffService } from '../../src/handoffs.js';
 import type { CardLocation, PlatformStore } from '../../src/platformStore.js';
 import type { Clock } from '../../src/clock.js';
@@ -79,13 +79,11 @@ export class SlackGateway implements OutboxConsumer {
 
   constructor(private readonly deps: SlackGatewayDeps) {}
 
-  accepts(type: string): boolean {
-    // `posted` is Baton's own note that the cards went out: it changes neither the card (the
-    // version stays) nor the thread (a silent event), so there is nothing to deliver.
-    return type.startsWith('handoff.') && type !== 'handoff.posted';
-  }
+  // `posted` is Baton's own note that the cards went out: it changes neither the card (the
+  // version stays) nor the thread (a silent event), so there is nothing to deliver.
+  readonly subscribes = HANDOFF_EVENT_TYPES.filter((t) => t !== 'handoff.posted');
 
-  async handle(event: DomainEvent): Promise<void> {
+  async handle(event: OutboxEvent): Promise<void> {
     const { service, store, log } = this.deps;
     if (event.handoffId === null) return;
     let view: HandoffView;
@@ -212,7 +210,7 @@ export class SlackGateway implements OutboxConsumer {
     }
   }
 
-  private async nudge(view: HandoffView, event: DomainEvent, rows: CardLocation[], now: Date, each: (what: string, fn: () => Promise<void>) => Promise<void>): Promise<void> {
+  private async nudge(view: HandoffView, event: OutboxEvent, rows: CardLocation[], now: Date, each: (what: string, fn: () => Promise<void>) => Promise<void>): Promise<void> {
     // A DM to the owner: the buttons the core offers them.
     const owner = this.deps.service.directory.byId.get(view.owner.id);
     const message = buildNudgeMessage(withAffordances(this.deps.service, view, viewerOf(owner), now), event.payload.data, now);
@@ -222,7 +220,7 @@ export class SlackGateway implements OutboxConsumer {
     });
   }
 
-  private async escalate(view: HandoffView, event: DomainEvent, rows: CardLocation[], now: Date, each: (what: string, fn: () => Promise<void>) => Promise<void>): Promise<void> {
+  private async escalate(view: HandoffView, event: OutboxEvent, rows: CardLocation[], now: Date, each: (what: string, fn: () => Promise<void>) => Promise<void>): Promise<void> {
     // In the team channel everyone sees one message (each click is checked for whoever clicks).
     const message = buildEscalationMessage(withAffordances(this.deps.service, view, CHANNEL, now), event.payload.data, now);
     this.guardLimits(message, view.id);
@@ -241,7 +239,7 @@ export class SlackGateway implements OutboxConsumer {
     }
   }
 
-  private noticeSpec(view: HandoffView, event: DomainEvent, channel: string, message: SlackMessage): PostSpec {
+  private noticeSpec(view: HandoffView, event: OutboxEvent, channel: string, message: SlackMessage): PostSpec {
     return {
       handoffId: view.id,
       kind: `notice:${event.id}`,

@@ -5,12 +5,11 @@
  */
 import { CardFactory } from 'botbuilder';
 import { DateTime } from 'luxon';
-import type { DomainEvent, OutboxConsumer } from '../../src/outbox.js';
+import type { DigestDue, OutboxConsumer, OutboxEvent } from '../../src/events.js';
 import type { HandoffService } from '../../src/handoffs.js';
 import type { PlatformStore } from '../../src/platformStore.js';
 import type { Logger } from '../../src/logger.js';
 import type { Reports } from '../../src/reports/index.js';
-import type { DigestDue } from '../../src/digest.js';
 import { buildDigestCard, buildReviewCard } from '../../blocks/teams/commandCards.js';
 import { CHART_TITLE, renderDigestChart } from '../chart.js';
 import type { TeamsGateway } from './gateway.js';
@@ -22,11 +21,9 @@ export class TeamsDigestDelivery implements OutboxConsumer {
   readonly name = TEAMS_DIGEST_CONSUMER;
   constructor(private readonly deps: { service: HandoffService; reports: Reports; store: PlatformStore; gateway: TeamsGateway; log: Logger }) {}
 
-  accepts(type: string): boolean {
-    return type === 'digest.weekly' || type === 'digest.monthly';
-  }
+  readonly subscribes = ['digest.weekly', 'digest.monthly'] as const;
 
-  async handle(event: DomainEvent): Promise<void> {
+  async handle(event: OutboxEvent): Promise<void> {
     const due = event.payload as unknown as DigestDue;
     const { service, reports, store, gateway, log } = this.deps;
     const person = service.directory.byId.get(due.personId);

@@ -11,7 +11,7 @@
  */
 import { CardFactory, type Attachment, type CloudAdapter, type ConversationParameters } from 'botbuilder';
 import type { ConnectorClient } from 'botframework-connector';
-import type { DomainEvent, OutboxConsumer } from '../../src/outbox.js';
+import { HANDOFF_EVENT_TYPES, type OutboxConsumer, type OutboxEvent } from '../../src/events.js';
 import type { HandoffService } from '../../src/handoffs.js';
 import type { HandoffView } from '../../src/domain/view.js';
 import type { PlatformStore, CardLocation } from '../../src/platformStore.js';
@@ -42,7 +42,7 @@ export interface TeamsGatewayDeps {
 const POSTING_EVENTS = new Set(['handoff.routed', 'handoff.reassigned']);
 const NOT_INSTALLED_RECHECK_MS = 60 * 60_000;
 /** Events that change nothing on the card: a snooze, and `posted` (it keeps the version). */
-const SILENT_EVENTS = new Set(['handoff.snoozed', 'handoff.posted']);
+const SILENT_EVENTS: ReadonlySet<string> = new Set(['handoff.snoozed', 'handoff.posted']);
 
 export class TeamsGateway implements OutboxConsumer {
   readonly name = 'teams';
@@ -51,11 +51,9 @@ export class TeamsGateway implements OutboxConsumer {
 
   constructor(private readonly deps: TeamsGatewayDeps) {}
 
-  accepts(type: string): boolean {
-    return type.startsWith('handoff.') && !SILENT_EVENTS.has(type);
-  }
+  readonly subscribes = HANDOFF_EVENT_TYPES.filter((t) => !SILENT_EVENTS.has(t));
 
-  async handle(event: DomainEvent, attempt: number): Promise<void> {
+  async handle(event: OutboxEvent, attempt: number): Promise<void> {
     if (event.handoffId === null) return;
     let view: HandoffView;
     try {

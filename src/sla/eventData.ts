@@ -4,7 +4,9 @@
  */
 import type { PersonRef } from '../domain/view.js';
 import type { EscalationRole } from './escalation.js';
-import type { SlaKind } from './plan.js';
+
+/** Which SLA a timer or event is about: accepting the handoff, or the first touch after. */
+export type SlaKind = 'accept' | 'first_touch';
 
 /** `handoff.nudged`: DM the owner that time is running out; offer Snooze. */
 export interface SlaNudgeData {

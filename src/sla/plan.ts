@@ -12,10 +12,11 @@
  *   an accepted handoff has an owner who is working on it).
  */
 import { AWAITING_ACCEPT, type HandoffStatus } from '../domain/lifecycle.js';
-import type { PolicySnapshot } from '../handoffs.js';
+import type { PolicySnapshot } from '../domain/transition.js';
 import { addBusinessTime, businessTimeBetween, parseDuration } from './businessTime.js';
 
-export type SlaKind = 'accept' | 'first_touch';
+import type { SlaKind } from './eventData.js';
+export type { SlaKind } from './eventData.js';
 
 export type SlaStep =
   | { type: 'nudge'; point: number }

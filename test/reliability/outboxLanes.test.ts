@@ -5,7 +5,7 @@
  * together and claimed the next batch only when the slowest was done, so SLA timers were armed
  * (and fired) a minute late after a crash, and Teams waited for Slack's outage to end.
  */
-import { OutboxDispatcher, type DomainEvent, type OutboxConsumer } from '../../src/outbox.js';
+import { OutboxDispatcher, type OutboxEvent, type OutboxConsumer } from '../../src/outbox.js';
 import { systemClock } from '../../src/clock.js';
 import { silentLog, startTestBaton, type TestBaton } from '../helpers/baton.js';
 import { recordFigures, until } from './helpers.js';
@@ -17,10 +17,8 @@ class Consumer implements OutboxConsumer {
     readonly name: string,
     private readonly delayMs: number,
   ) {}
-  accepts(type: string): boolean {
-    return type === 'handoff.routed';
-  }
-  async handle(event: DomainEvent): Promise<void> {
+  readonly subscribes = ['handoff.routed'] as const;
+  async handle(event: OutboxEvent): Promise<void> {
     await new Promise((r) => setTimeout(r, this.delayMs));
     this.seen.set(event.id, Date.now() - event.createdAt.getTime());
   }

@@ -12,7 +12,7 @@ import { applyMigrations, projectRoot } from '../../src/store/migrate.js';
 import { syncDirectory } from '../../src/directory.js';
 import { HandoffRepository, type NewHandoff } from '../../src/store/handoffRepository.js';
 import { decideCommand, transition } from '../../src/domain/transition.js';
-import { isEvent, writeEvent, type DomainEvent } from '../../src/events.js';
+import { HANDOFF_EVENT_TYPES, isEvent, writeEvent, type DomainEvent } from '../../src/events.js';
 import type { OutboxConsumer, OutboxEvent } from '../../src/outbox.js';
 import type { Playbook } from '../../src/playbook/schema.js';
 
@@ -166,10 +166,10 @@ for (const backend of backends) {
       expect(stored[0]!.deliveries.map((d) => d.consumer).sort()).toEqual(['slack', 'teams']);
     });
 
-    it('writeEvent stores an event with one delivery row per subscribed consumer, declared by type or by the older accepts()', async () => {
+    it('writeEvent stores an event with one delivery row per subscribed consumer, each declaring the types it wants', async () => {
       const consumers: OutboxConsumer[] = [
         { name: 'by-type', subscribes: ['handoff.accepted'], handle: async () => undefined },
-        { name: 'by-accepts', accepts: (type) => type.startsWith('handoff.'), handle: async () => undefined },
+        { name: 'every-handoff', subscribes: HANDOFF_EVENT_TYPES, handle: async () => undefined },
         { name: 'digests', subscribes: ['digest.weekly'], handle: async () => undefined },
       ];
       const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Written Ltd' }, now));
@@ -180,12 +180,12 @@ for (const backend of backends) {
         payload: { handoffId: id, version: 2, action: 'accept', actorId: ann, ownerId: ann, timerToken: 't', slaAcceptDueAt: null, slaFirstTouchDueAt: null },
       };
       const woken = await repo.transaction((tx) => writeEvent(tx, consumers, event, now));
-      expect(woken).toEqual(['by-type', 'by-accepts']);
+      expect(woken).toEqual(['by-type', 'every-handoff']);
       const digest: DomainEvent = { type: 'digest.weekly', handoffId: null, payload: { personId: ann, kind: 'weekly', periodFrom: '2026-11-16T00:00:00.000Z', periodTo: '2026-11-23T00:00:00.000Z' } };
       expect(await repo.transaction((tx) => writeEvent(tx, consumers, digest, now))).toEqual(['digests']);
       const [stored] = await t.db.prisma.outboxEvent.findMany({ where: { handoffId: id }, include: { deliveries: true } });
       expect(stored!.payload).toEqual(event.payload);
-      expect(stored!.deliveries.map((d) => d.consumer).sort()).toEqual(['by-accepts', 'by-type']);
+      expect(stored!.deliveries.map((d) => d.consumer).sort()).toEqual(['by-type', 'every-handoff']);
       // As a consumer gets it back: its type names its payload's shape.
       const delivered: OutboxEvent = { id: String(stored!.id), handoffId: stored!.handoffId, type: stored!.type, payload: stored!.payload as Record<string, unknown>, createdAt: stored!.createdAt };
       expect(isEvent(delivered, 'handoff.accepted')).toBe(true);
