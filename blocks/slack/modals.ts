@@ -77,7 +77,7 @@ export function buildRejectModal(view: HandoffView, ctx: { reasons: readonly { c
 
 /** The choices are the core's (the view's affordances): the one reassign rule every platform shows. */
 export function buildReassignModal(view: ViewerHandoffView, ctx: { channelId?: string | undefined }): ModalView {
-  const { reassignCandidates, queueOffered } = view.affordances;
+  const { reassignCandidates, queueOffered, queueLabel } = view.affordances;
   // One option may be the queue; Slack allows 100 in all.
   const people = reassignCandidates.slice(0, LIMITS.options - (queueOffered ? 1 : 0));
   return {
@@ -97,7 +97,7 @@ export function buildReassignModal(view: ViewerHandoffView, ctx: { channelId?: s
           type: 'static_select',
           action_id: MODAL_INPUTS.reassignTo.action,
           placeholder: plain(queueOffered ? 'A person, or the next in the queue' : 'A person', LIMITS.placeholder),
-          options: [...(queueOffered ? [option('Next in the queue', QUEUE_TARGET)] : []), ...people.map((p) => option(p.teamName ? `${p.name} (${p.teamName})` : p.name, p.id))],
+          options: [...(queueOffered ? [option(queueLabel, QUEUE_TARGET)] : []), ...people.map((p) => option(p.teamName ? `${p.name} (${p.teamName})` : p.name, p.id))],
         },
       },
       {

@@ -5,7 +5,7 @@
  */
 import type { Button, KnownBlock } from '@slack/types';
 import type { HandoffEventView, HandoffView } from '../../src/domain/view.js';
-import type { HandoffStatus } from '../../src/domain/lifecycle.js';
+import { utcMinute, type HandoffStatus } from '../../src/domain/lifecycle.js';
 import type { ViewerHandoffView } from '../../src/domain/affordances.js';
 import { CARD_ACTIONS, encodeSlackButtonValue } from '../actions.js';
 import { LIMITS, escapeMrkdwn, plain, safeMrkdwn, truncate } from './limits.js';
@@ -98,12 +98,8 @@ export function buildRefusal(r: ActionRefusal): SlackMessage {
       text = `:no_entry: ${escapeMrkdwn(r.message)}`;
       break;
     case 'conflict':
-      text =
-        r.status && r.by && r.at
-          ? `:information_source: This handoff was already ${STATUS_LABEL[r.status].toLowerCase()} by ${escapeMrkdwn(r.by)} at ${slackDate(r.at)}. Nothing was changed.`
-          : r.status && r.at
-            ? `:information_source: This handoff was already ${STATUS_LABEL[r.status].toLowerCase()} at ${slackDate(r.at)}. Nothing was changed.`
-            : `:information_source: ${escapeMrkdwn(r.message)}`;
+      // The core's words, with its UTC time shown in the reader's own time zone.
+      text = `:information_source: ${r.at ? escapeMrkdwn(r.message).replace(escapeMrkdwn(utcMinute(r.at)), slackDate(r.at)) : escapeMrkdwn(r.message)}`;
       break;
     case 'unknown_user':
       text = `:wave: ${escapeMrkdwn(r.message)}`;

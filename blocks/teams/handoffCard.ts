@@ -216,7 +216,7 @@ export function rejectCard(view: ViewerHandoffView): ShowCardAction {
 }
 
 export function reassignCard(view: ViewerHandoffView): ShowCardAction {
-  const { reassignCandidates, queueOffered } = view.affordances;
+  const { reassignCandidates, queueOffered, queueLabel } = view.affordances;
   const people = reassignCandidates.slice(0, MAX_REASSIGN_CHOICES - (queueOffered ? 1 : 0));
   return {
     type: 'Action.ShowCard',
@@ -232,7 +232,7 @@ export function reassignCard(view: ViewerHandoffView): ShowCardAction {
           isRequired: true,
           errorMessage: 'Pick a person or the queue',
           ...(queueOffered ? { value: QUEUE_TARGET } : {}),
-          choices: [...(queueOffered ? [{ title: 'Next in queue', value: QUEUE_TARGET }] : []), ...people.map((p) => ({ title: truncate(p.name, 100), value: p.id }))],
+          choices: [...(queueOffered ? [{ title: queueLabel, value: QUEUE_TARGET }] : []), ...people.map((p) => ({ title: truncate(p.name, 100), value: p.id }))],
         },
         {
           type: 'Input.Text',

@@ -156,6 +156,10 @@ export function createConsolePlugin(options: ConsolePluginOptions = {}): PluginF
       });
 
       r.post('/handoffs/:id/actions', async (req, res) => {
+        // The console acts as the person it previews: someone the playbook does not know, or an
+        // inactive person, is told what Slack or Teams would tell them (the policy's stranger copy).
+        const actor = (req.body as { actor?: unknown } | undefined)?.actor;
+        if (typeof actor === 'string' && actor) assertMaySeeHandoffs(service, viewerOf(service.directory.find(actor)), `"${actor}"`);
         const view = await service.act(handoffId(req.params.id), req.body);
         res.json({ handoff: views.summary(view) });
       });

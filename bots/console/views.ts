@@ -53,11 +53,12 @@ export interface HandoffDetail {
   teams: { mode: 'summary' | 'details'; card: AdaptiveCard };
   /** null when the jobs port is not available to the console. */
   timers: TimerView[] | null;
-  /**
-   * User actions the lifecycle allows in this status, for somebody: the console lets the previewed
-   * person try any of them, and the core refuses them as Slack or Teams would.
-   */
+  /** The actions the previewed person may take now (the buttons Teams would give them), in card order. */
   actions: UserAction[];
+  /** The ones the status allows but this person may not take, with the core's reason (shown disabled). */
+  unavailable: { action: UserAction; label: string; reason: string }[];
+  /** The reassign picker's "next in the queue" choice, when offered. */
+  queueChoice: { label: string } | null;
   /** What the viewer is to this handoff; empty for everyone else. */
   roles: ViewerRole[];
   viewer: { id: string; name: string; timeZone: string } | null;
@@ -124,7 +125,9 @@ export class ConsoleViews {
       slack: { html, message: slack },
       teams: { mode, card },
       timers: await this.timers(id),
-      actions: a.actions.filter((x) => x.available).map((x) => x.action),
+      actions: a.actions.filter((x) => x.allowed).map((x) => x.action),
+      unavailable: a.actions.filter((x) => x.available && !x.allowed).map((x) => ({ action: x.action, label: x.label, reason: x.reason ?? '' })),
+      queueChoice: a.queueOffered ? { label: a.queueLabel } : null,
       roles: a.viewer.roles,
       viewer: a.viewer.person,
       rejectReasons: a.rejectReasons,

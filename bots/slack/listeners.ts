@@ -188,7 +188,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     if (affordance && !affordance.allowed) {
       if (affordance.refusedBy === 'policy') return tell(to, buildRefusal({ kind: 'forbidden', message: affordance.reason ?? '' }));
       const change = lastChange(view);
-      return tell(to, buildRefusal({ kind: 'conflict', status: view.status, by: change?.actor?.name, at: change ? new Date(change.at) : undefined, message: `This handoff is ${view.status}.` }));
+      return tell(to, buildRefusal({ kind: 'conflict', status: view.status, by: change?.actor?.name, at: change ? new Date(change.at) : undefined, message: affordance.reason ?? `This handoff is ${view.status}.` }));
     }
     const t = service.transition(view.transition);
     const channelId = body.channel?.id;

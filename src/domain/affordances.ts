@@ -70,6 +70,9 @@ export interface ReassignCandidate {
   teamName?: string | undefined;
 }
 
+/** The reassign pickers' "next person in the queue" choice, in the same words on every surface. */
+export const QUEUE_CHOICE_LABEL = 'Next in the queue';
+
 export type SlaState = 'none' | 'on_track' | 'due_soon' | 'overdue';
 export interface SlaAffordance {
   kind: 'accept' | 'first_touch' | null;
@@ -98,6 +101,8 @@ export interface HandoffAffordances {
   reassignCandidates: ReassignCandidate[];
   /** Whether "next in the queue" is a reassign choice. */
   queueOffered: boolean;
+  /** How that choice reads in every picker (QUEUE_CHOICE_LABEL). */
+  queueLabel: string;
   /** Who can take each action, by name ("Dana Kim (owner), Lee Park (their lead), a playbook admin"). */
   whoCanAct: Record<UserAction, string>;
   /** Ids of the people whose roles allow a card action (owner, their leads, admins): who gets a per-user card. */
@@ -157,6 +162,7 @@ export function affordancesFor(view: HandoffView, audience: Audience, deps: Affo
     rejectReasons: transition ? transition.rejectReasons.map((r) => ({ code: r.code, label: r.label })) : [],
     reassignCandidates: reassignCandidates(view, deps),
     queueOffered: Boolean(transition && transition.routing.queue.length > 0),
+    queueLabel: QUEUE_CHOICE_LABEL,
     whoCanAct,
     actorIds: actorIds(view, deps),
     sla: slaOf(view, deps.now),

@@ -143,7 +143,15 @@ function staleConflict(last: LastChange): ConflictError {
 }
 
 function describeChange(last: LastChange): string {
-  return `${last.by ? ` by ${last.by.name}` : ' by Baton'} at ${last.at.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+  return `${last.by ? ` by ${last.by.name}` : ' by Baton'} at ${utcMinute(last.at)}`;
+}
+
+/**
+ * How the core's refusals write a time ("2026-12-06 03:40 UTC"). A surface that can show the time
+ * in the reader's own zone replaces exactly this text (Slack: a date token; see blocks/slack).
+ */
+export function utcMinute(at: Date): string {
+  return `${at.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
 }
 
 export function actionLabel(action: HandoffAction): string {

@@ -182,4 +182,77 @@ describe.each(SURFACES.map((s) => [s.name, s] as const))('%s', (_name, surface) 
       });
     });
   });
+
+  /*
+   * Scenarios that failed on the code of 2026-12-06, before issue #16: each comment names the
+   * disagreement it caught (and the fix) so a regression reads as what it is.
+   */
+  describe('where the surfaces used to disagree', () => {
+    // Was: the console's act bar drew every action the status allows, for whoever it
+    // previewed (bots/console/views.ts `actions` ignored the viewer), while Teams, for the same
+    // viewer, drew none. Now both draw the core's affordances; the console shows the rest disabled.
+    it.each([
+      ['posted', 'sender'],
+      ['posted', 'unrelated'],
+      ['accepted', 'sender'],
+      ['accepted', 'unrelated'],
+    ] as const)('%s: offers the %s, who may not act, no action', async (status, viewer) => {
+      await checkOffer(surface, viewer, status);
+    });
+
+    // Was: each surface had its own candidate rule (Slack every active person; Teams and the
+    // console the receiving team and its lead, leaving out the queue member Quinn and the
+    // fallback owner Fern). The one rule, src/domain/affordances.ts: the
+    // receiving team's active people and lead, plus the transition's queue and fallback owner,
+    // the owner left out, by name.
+    it('reassign candidates are the receiving team, its lead, the queue and the fallback owner, by name', async () => {
+      const h = await rig.handoff('posted');
+      const got = await surface.reassignCandidates(h.id, 'owner');
+      expect(got.people.map((id) => NAME[id])).toEqual([NAME.fern, NAME.lead1, NAME.own1b, NAME.quinn]);
+    });
+
+    // Was: "Next in the queue" on Slack and the console, "Next in queue" on Teams. Now the
+    // affordances' queueLabel everywhere.
+    it('the queue option reads "Next in the queue"', async () => {
+      const h = shared.posted!;
+      expect((await surface.reassignCandidates(h.id, 'owner')).queue?.label).toBe('Next in the queue');
+    });
+
+    // Was: Slack and Teams told a stranger or an inactive person the policy's stranger
+    // message (src/domain/policy.ts strangerMessage: not in the playbook, which admin can add
+    // them); the console's actions answered 422 unknown_actor or 403 inactive_actor, worded apart.
+    // Now the console asks the policy (src/access.ts) before acting as the person it previews.
+    it.each([
+      ['stranger', "Baton doesn't know "],
+      ['inactive', 'is marked inactive in the playbook.'],
+    ] as const)('when the %s accepts: told the policy\'s stranger message', async (viewer, why) => {
+      const h = await rig.handoff('posted');
+      const got = await surface.act(h.id, viewer, 'accept', { version: h.version });
+      expect(got.message).toContain(why);
+      expect(got.message).toMatch(/^Baton doesn't know .*You're not in the Baton playbook, so Baton shows you no handoffs and you can't act on them\. To be added, ask a playbook admin: Adam Admin \(adam@rel\.example\)\.$/);
+    });
+
+    // Was: Slack wrote its own conflict text ("This handoff was already accepted by …
+    // at <date>. Nothing was changed.", blocks/slack/notices.ts buildRefusal) where Teams and the
+    // console passed on the core's. Now Slack shows the core's words, the time as a date token.
+    it('a stale click is told the core\'s conflict text', async () => {
+      const h = await rig.handoff('posted');
+      await rig.platforms.baton.api('POST', `/api/handoffs/${h.id}/actions`, { action: 'accept', actor: PERSON.admin });
+      const got = await surface.act(h.id, 'owner', 'accept', { version: h.version });
+      const core = await rig.reference(h.id, { action: 'accept', actor: PERSON.owner, expectedVersion: h.version });
+      expect(core.code).toBe('stale_version');
+      expect(got.message).toBe(core.message);
+    });
+
+    // Was: a reassign left routingReason (the cards' "Why this owner")
+    // as the intake's routing on every surface. Now it says who moved it and why.
+    it('after a reassign, routingReason says who reassigned it and why', async () => {
+      const h = await rig.handoff('posted');
+      const got = await surface.act(h.id, 'owner', 'reassign', { version: h.version, ...FORM.reassign });
+      expect(got.outcome).toBe('applied');
+      const s = await rig.readState(h.id);
+      expect(s.routingReason).toContain(NAME.own1a);
+      expect(s.routingReason).toContain(FORM.reassign.note!);
+    });
+  });
 });

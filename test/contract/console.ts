@@ -5,8 +5,8 @@
  * acts as the person it previews, so its answers are per viewer.
  *
  * What the page offers is read from what it is given: the act bar draws one button per entry of
- * the detail's `actions`, the reassign form one option per `reassignTo` entry after the "next in
- * the queue" option the page itself adds (read from the served script, so a change there shows).
+ * the detail's `actions` (and the others the status allows, disabled, from `unavailable`), the
+ * reassign form the detail's `queueChoice` first, then one option per `reassignTo` entry.
  */
 import { signIn } from '../bots/console/signIn.js';
 import { PERSON, STRANGER, type ContractRig, type ViewerRole } from './rig.js';
@@ -39,9 +39,8 @@ export function consoleSurface(rig: ContractRig): Surface {
 
     async reassignCandidates(handoffId, viewer) {
       const d = await detail(handoffId, viewer);
-      const script = await fetch(`${rig.platforms.baton.url}/console/static/console.js`, { headers: { cookie: cookie! } }).then((r) => r.text());
-      // fillForms() in console.js: the queue option first, then one option per reassignTo entry.
-      const queue = /appendChild\(el\('option', \{ value: 'queue', text: '([^']+)' \}\)\)/.exec(script)?.[1];
+      // fillForms() in console.js: the queue choice first, then one option per reassignTo entry.
+      const queue = (d.queueChoice as { label: string } | null)?.label;
       return {
         queue: queue === undefined ? undefined : { label: queue, index: 0 },
         people: (d.reassignTo as { id: string }[]).map((p) => p.id),

@@ -365,17 +365,22 @@ async function viaConsole(who: Exclude<Who, 'foreign'>): Promise<{ outcome: Outc
   const act = await consoleRequest('POST', `/api/handoffs/${h.id}/actions`, { action: 'accept', actor: CONSOLE_AS[who], expectedVersion: h.version });
   const acts: Outcome['acts'] = act.status === 200 ? 'allowed' : act.status === 403 && act.json.error.code === 'forbidden' ? 'forbidden' : 'refused';
   const problems = judge(who, h, { texts: [text], missingTexts, existingTexts: [`${detail.status} ${text}`] });
-  problems.push(...actorChecks(who, act, h));
+  problems.push(...actorChecks(who, act, h, 'console'));
   if (acts !== 'allowed' && (await statusOf(h.id)) !== 'reassigned') problems.push(`${who}'s refused accept changed the handoff`);
   return { outcome: { sees, acts }, problems };
 }
 
-/** Where an API call names an actor: unknown → 422 unknown_actor, inactive → 403 naming who can help. */
-function actorChecks(who: Who, act: { status: number; json: any }, h: Secret): string[] {
+/**
+ * Where an API call names an actor: unknown → 422 unknown_actor, inactive → 403 naming who can help.
+ * The console acts as the person it previews, so it answers both as Slack and Teams do: 403 with
+ * the policy's stranger message, naming who can help.
+ */
+function actorChecks(who: Who, act: { status: number; json: any }, h: Secret, surface: 'api' | 'console' = 'api'): string[] {
   const problems: string[] = [];
   const body = JSON.stringify(act.json);
-  if (who === 'unknown' && !(act.status === 422 && act.json.error.code === 'unknown_actor')) problems.push(`an unknown actor got ${act.status} ${body}`);
-  if (who === 'inactive' && !(act.status === 403 && act.json.error.code === 'inactive_actor' && body.includes(HELP))) problems.push(`an inactive actor got ${act.status} ${body}`);
+  const stranger = act.status === 403 && act.json.error.code === 'not_in_directory' && body.includes(HELP);
+  if (who === 'unknown' && !(surface === 'console' ? stranger : act.status === 422 && act.json.error.code === 'unknown_actor')) problems.push(`an unknown actor got ${act.status} ${body}`);
+  if (who === 'inactive' && !(surface === 'console' ? stranger : act.status === 403 && act.json.error.code === 'inactive_actor' && body.includes(HELP))) problems.push(`an inactive actor got ${act.status} ${body}`);
   if (!EXPECTED[who].sees && body.includes(h.tag)) problems.push(`the refusal to ${who} carries the handoff: ${body}`);
   return problems;
 }

@@ -334,7 +334,7 @@
     var name = p ? p.name : 'nobody';
     var text = d.roles.length
       ? 'Acting as ' + name + ': ' + d.roles.map(function (r) { return ROLE_TEXT[r]; }).join(', ') + '.'
-      : 'Acting as ' + name + ', who is neither the owner, their lead nor an admin: Baton will refuse their clicks (try it), as it would in Slack or Teams.';
+      : 'Acting as ' + name + ', who is neither the owner, their lead nor an admin: no action is theirs to take (the buttons below say why), as in Slack or Teams.';
     $('#d-roles').textContent = text;
   }
 
@@ -343,7 +343,7 @@
   function renderActBar(d) {
     var bar = $('#act-bar');
     bar.textContent = '';
-    if (!d.actions.length) {
+    if (!d.actions.length && !d.unavailable.length) {
       bar.appendChild(el('span', { class: 'muted', text: 'Closed: no actions left.' }));
       hideForms();
       return;
@@ -354,6 +354,11 @@
         onclick: function () { onAction(a); },
       }));
     });
+    // What the status allows but this person may not do: shown, disabled, with the core's reason.
+    d.unavailable.forEach(function (u) {
+      bar.appendChild(el('button', { type: 'button', class: 'ghost', disabled: 'disabled', 'data-act': u.action, title: u.reason, text: ACTION_LABEL[u.action] || u.label }));
+    });
+    if (d.unavailable.length) bar.appendChild(el('p', { class: 'muted why-not', text: d.unavailable[0].reason }));
     fillForms(d);
   }
 
@@ -367,9 +372,9 @@
     var to = $('#reassign-form').to;
     var keepT = to.value;
     to.textContent = '';
-    to.appendChild(el('option', { value: 'queue', text: 'Next in the queue' }));
+    if (d.queueChoice) to.appendChild(el('option', { value: 'queue', text: d.queueChoice.label }));
     d.reassignTo.forEach(function (p) { to.appendChild(el('option', { value: p.id, text: p.name })); });
-    to.value = keepT || 'queue';
+    to.value = keepT || (d.queueChoice ? 'queue' : '');
   }
 
   function hideForms() {

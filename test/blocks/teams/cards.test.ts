@@ -69,7 +69,7 @@ describe('buildHandoffCard', () => {
     expect(reassign.type).toBe('Action.ShowCard');
     const [to, why] = reassign.card.body;
     expect(to.id).toBe(TEAMS_INPUTS.reassignTo);
-    expect(to.choices[0]).toEqual({ title: 'Next in queue', value: QUEUE_TARGET });
+    expect(to.choices[0]).toEqual({ title: 'Next in the queue', value: QUEUE_TARGET });
     expect(to.choices.map((c: any) => c.value)).not.toContain(view.owner.id);
     expect(to.choices.length).toBe(1 + owner.affordances.reassignCandidates.length);
     expect(why).toMatchObject({ id: TEAMS_INPUTS.reassignNote, isRequired: true });
