@@ -59,6 +59,8 @@ it(`a click acknowledged and then SIGKILLed is applied exactly once after a rest
   const owner = playbook.people.find((p) => p.id === created.json.owner.id)!;
   // The cards are out (channel and DM), so the accept has cards to update.
   await until('both cards posted', () => slack.cardsFor(id).length === 2, 30_000, 100);
+  // Slack has the cards a moment before Baton records them as posted (the post, then the record).
+  await until('the handoff recorded as posted', async () => (await first.api('GET', `/api/handoffs/${id}`)).json.status === 'posted', 30_000, 100);
   const before = await first.api('GET', `/api/handoffs/${id}`);
   expect(before.json.status).toBe('posted');
   const repliesOf = (c: { channel: string; ts: string }) => slack.replies(c.channel, c.ts).filter((m) => m.metadata?.event_type === 'baton_handoff_event').length;
