@@ -17,6 +17,7 @@ import { handoffListQuery, kpiQuery, parseQuery } from './query.js';
 import { INTEGRATION } from '../domain/policy.js';
 import { viewHandoff } from '../access.js';
 import { tokensMatch } from '../apiToken.js';
+import { openApiDocument } from './openapi.js';
 
 export interface HttpDeps {
   service: HandoffService;
@@ -66,6 +67,12 @@ export function createHttpApp(deps: HttpDeps): Express {
   api.param('id', (_req, res, next, raw: string) => {
     if (/^#?\d{1,10}$/.test(raw)) res.locals.handoffId = Number(raw.replace(/^#/, ''));
     next();
+  });
+
+  // Behind the token like the rest: it is built from the playbook (transitions, packet fields,
+  // enum values), which an internet-facing Baton (Slack and Teams must reach it) should not publish.
+  api.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument(service.playbook));
   });
 
   api.get('/transitions', (_req, res) => {

@@ -126,7 +126,7 @@ describe('the generated api-token file', () => {
 describe('the bearer check does not trim', () => {
   let baton: TestBaton;
   beforeAll(async () => {
-    baton = await startTestBaton();
+    baton = await startTestBaton({ checkResponses: true });
   });
   afterAll(async () => {
     await baton?.stop();

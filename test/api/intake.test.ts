@@ -5,7 +5,7 @@ let baton: TestBaton;
 let transitions: any[];
 
 beforeAll(async () => {
-  baton = await startTestBaton();
+  baton = await startTestBaton({ checkResponses: true });
   transitions = (await baton.api('GET', '/api/transitions')).json;
 });
 afterAll(async () => {

@@ -77,7 +77,7 @@ async function scrape(baton: TestBaton): Promise<Exposition> {
 describe('GET /metrics', () => {
   let baton: TestBaton;
   beforeAll(async () => {
-    baton = await startTestBaton({ playbook: slaPlaybook(), jobs: { processEveryMs: 200, lockLifetimeMs: 1500 } });
+    baton = await startTestBaton({ playbook: slaPlaybook(), jobs: { processEveryMs: 200, lockLifetimeMs: 1500 }, checkResponses: true });
   });
   afterAll(async () => {
     await baton?.stop();

@@ -26,7 +26,7 @@ const sink = new Writable({
 let baton: TestBaton;
 
 beforeAll(async () => {
-  baton = await startTestBaton({ log: pino({ level: 'info' }, sink) });
+  baton = await startTestBaton({ log: pino({ level: 'info' }, sink), checkResponses: true });
 });
 
 afterAll(async () => {

@@ -58,7 +58,7 @@ const HTTP = { headersTimeoutMs: 800, requestTimeoutMs: 1_500, keepAliveTimeoutM
 let baton: TestBaton;
 
 beforeAll(async () => {
-  baton = await startTestBaton({ playbook: PLAYBOOK, http: HTTP, env: { SALESFORCE_WEBHOOK_SECRET: SALESFORCE_SECRET } });
+  baton = await startTestBaton({ playbook: PLAYBOOK, http: HTTP, env: { SALESFORCE_WEBHOOK_SECRET: SALESFORCE_SECRET }, checkResponses: true });
 }, 60_000);
 afterAll(async () => {
   await baton?.stop();

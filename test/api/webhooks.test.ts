@@ -19,7 +19,7 @@ let baton: TestBaton;
 
 beforeAll(async () => {
   // Behind a TLS proxy: HubSpot signs the public https URL, not the one Baton listens on.
-  baton = await startTestBaton({ env: { HUBSPOT_CLIENT_SECRET: HUBSPOT_SECRET, SALESFORCE_WEBHOOK_SECRET: SALESFORCE_SECRET, BATON_PUBLIC_URL: PUBLIC_URL } });
+  baton = await startTestBaton({ env: { HUBSPOT_CLIENT_SECRET: HUBSPOT_SECRET, SALESFORCE_WEBHOOK_SECRET: SALESFORCE_SECRET, BATON_PUBLIC_URL: PUBLIC_URL }, checkResponses: true });
 }, 60_000);
 afterAll(async () => {
   await baton?.stop();
@@ -550,9 +550,9 @@ describe('configuration', () => {
   beforeAll(async () => {
     // A playbook that names its own variable for the HubSpot secret; no BATON_PUBLIC_URL.
     const text = readFileSync(new URL('../../playbook.yml', import.meta.url), 'utf8').replace('secretEnv: HUBSPOT_CLIENT_SECRET', 'secretEnv: NORTHWIND_HUBSPOT_SECRET');
-    custom = await startTestBaton({ playbook: parsePlaybook(text), env: { NORTHWIND_HUBSPOT_SECRET: HUBSPOT_SECRET } });
+    custom = await startTestBaton({ playbook: parsePlaybook(text), env: { NORTHWIND_HUBSPOT_SECRET: HUBSPOT_SECRET }, checkResponses: true });
     // No CRM secrets at all; it shares custom's database (starting a second one costs seconds).
-    bare = await startTestBaton({ db: custom.db });
+    bare = await startTestBaton({ db: custom.db, checkResponses: true });
   }, 90_000);
   afterAll(async () => {
     await bare?.stop();

@@ -10,6 +10,8 @@ import { startBaton, type Baton, type BatonOptions } from '../../src/app.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { loadPlaybook } from '../../src/playbook/load.js';
 import type { Playbook } from '../../src/playbook/schema.js';
+import type { OpenApiDocument } from '../../src/api/openapi.js';
+import { ResponseChecker, type Answer } from './openapi.js';
 
 export const onPostgres = Boolean(process.env.DATABASE_URL);
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
@@ -75,13 +77,19 @@ export async function apiRequest(
 }
 
 export interface TestBaton extends Baton {
-  /** fetch against the server with the API token and JSON headers. */
+  /** fetch against the server with the API token and JSON headers (answers checked against the OpenAPI document when `checkResponses`). */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; headers: Headers }>;
+  /** Throws unless `answer` is one Baton's OpenAPI document (GET /api/openapi.json) describes for `method path`. */
+  checkResponse(method: string, path: string, answer: Answer): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** `env` adds environment variables (e.g. SLACK_BOT_TOKEN, SLACK_API_URL pointing at a fake). */
-export async function startTestBaton(overrides: Partial<BatonOptions> & { env?: Record<string, string> } = {}): Promise<TestBaton> {
+/**
+ * `env` adds environment variables (e.g. SLACK_BOT_TOKEN, SLACK_API_URL pointing at a fake).
+ * `checkResponses`: every answer api() gets must match the OpenAPI document Baton serves, or the
+ * call throws (test/api does this for all its requests).
+ */
+export async function startTestBaton(overrides: Partial<BatonOptions> & { env?: Record<string, string>; checkResponses?: boolean } = {}): Promise<TestBaton> {
   const fresh = overrides.db ? undefined : await freshDatabase();
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', BATON_API_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent', BATON_OUTBOX_POLL_MS: '100', ...overrides.env });
   const baton = await startBaton({
@@ -91,8 +99,21 @@ export async function startTestBaton(overrides: Partial<BatonOptions> & { env?: 
     db: overrides.db ?? fresh!.db,
     ...overrides,
   });
+  let checker: Promise<ResponseChecker> | undefined;
+  const checkResponse = async (method: string, path: string, answer: Answer) => {
+    checker ??= apiRequest(baton.url, TEST_TOKEN, 'GET', '/api/openapi.json').then((res) => {
+      if (res.status !== 200) throw new Error(`GET /api/openapi.json answered ${res.status}`);
+      return new ResponseChecker(res.json as OpenApiDocument);
+    });
+    (await checker).check(method, path, answer);
+  };
   return Object.assign(baton, {
-    api: (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => apiRequest(baton.url, TEST_TOKEN, method, path, body, headers),
+    api: async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+      const answer = await apiRequest(baton.url, TEST_TOKEN, method, path, body, headers);
+      if (overrides.checkResponses) await checkResponse(method, path, answer);
+      return answer;
+    },
+    checkResponse,
     async stop() {
       await baton.close();
       await fresh?.drop();
