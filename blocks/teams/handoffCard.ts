@@ -27,7 +27,8 @@ import {
   type ExecuteAction,
   type ShowCardAction,
 } from './card.js';
-import { STATUS_LABEL, STATUS_TONE, deadlineLabel, packetEntries, statusLine, type Tone } from './format.js';
+import { STATUS_TONE, deadlineLabel, packetEntries, statusLine, type Tone } from './format.js';
+import { STATUS_LABEL } from '../statusText.js';
 
 export interface HandoffCardContext {
   /** The handoff's transition from the playbook: packet labels and reject reasons. */
