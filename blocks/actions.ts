@@ -35,6 +35,7 @@ export const slackButtonValue = z
     const [id, version] = s.split(':').map(Number);
     return { handoffId: id!, version: version! };
   });
+export type SlackButtonValue = z.output<typeof slackButtonValue>;
 export function encodeSlackButtonValue(handoffId: number, version: number): string {
   return `${handoffId}:${version}`;
 }

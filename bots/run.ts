@@ -7,7 +7,7 @@ import type { PluginFactory } from '../src/app.js';
 import { createLogger, resolveLogFormat, type Logger } from '../src/logger.js';
 import { startBaton } from '../src/app.js';
 import { BatonError, StartupError } from '../src/errors.js';
-import type { Config } from '../src/config.js';
+import { loadConfig, type Config } from '../src/config.js';
 import { platformPlugins } from './platforms.js';
 import { consolePlugin, createConsolePlugin } from './console/plugin.js';
 import { ConsoleSessions } from './console/sessions.js';
@@ -18,6 +18,19 @@ export interface RunOptions {
   plugins?: PluginFactory[];
   /** The command that mints another console sign-in link for this Baton (printed with the first). */
   anotherLinkCommand?: string;
+}
+
+/**
+ * The configuration from the environment; when it is invalid, every problem (ConfigError's message)
+ * goes to the person at the terminal and the process exits 1: there is no logger yet to say it.
+ */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    console.error(err instanceof BatonError ? err.userMessage : err);
+    process.exit(1);
+  }
 }
 
 export async function runBaton(config: Config, opts: RunOptions = {}): Promise<void> {

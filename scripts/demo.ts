@@ -31,14 +31,14 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } fro
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { loadConfig, type Config } from '../src/config.js';
+import type { Config } from '../src/config.js';
 import { lockDataDir, type DataDirLock } from '../src/store/dataDir.js';
 import { DataDirInUseError } from '../src/errors.js';
 import type { PluginFactory } from '../src/app.js';
 import { consolePlugin } from '../bots/console/plugin.js';
 import { slackPlugin } from '../bots/slack/plugin.js';
 import { teamsPlugin } from '../bots/teams/plugin.js';
-import { runBaton } from '../bots/run.js';
+import { loadConfigOrExit, runBaton } from '../bots/run.js';
 import { ManualClock } from '../src/clock.js';
 import { BatonError, ConflictError } from '../src/errors.js';
 import { loadPlaybook } from '../src/playbook/load.js';
@@ -600,13 +600,7 @@ async function main(): Promise<void> {
       'with-teams': { type: 'boolean' },
     },
   });
-  let base: Config;
-  try {
-    base = loadConfig();
-  } catch (err) {
-    console.error(err instanceof BatonError ? err.userMessage : err);
-    process.exit(1);
-  }
+  const base = loadConfigOrExit();
   const platforms: DemoPlatforms = { withSlack: values['with-slack'] === true, withTeams: values['with-teams'] === true };
   if (platforms.withSlack && !base.slack) fail('--with-slack needs Slack\'s credentials: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see docs/slack.md).');
   if (platforms.withTeams && !base.teams) fail('--with-teams needs the Teams bot\'s credentials: set MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and the tenant (see docs/teams.md).');

@@ -60,43 +60,51 @@ export function buildTeamsPackage(input: PackageInput): { manifest: Record<strin
   return { manifest, zip };
 }
 
+/** What a zip's local header and its central directory entry both say about one file. */
+interface ZipEntry {
+  crc: number;
+  compressedSize: number;
+  size: number;
+  nameLength: number;
+}
+
+const DOS_TIME = 0; // 00:00:00
+const DOS_DATE = (0 << 9) | (1 << 5) | 1; // 1980-01-01
+
+/**
+ * The fields both headers of an entry carry, in the same order from "version needed" to the
+ * extra field's length: at byte 4 of a local header, at byte 6 of a central directory entry.
+ */
+function writeEntryFields(header: Buffer, at: number, e: ZipEntry): void {
+  header.writeUInt16LE(20, at); // version needed
+  header.writeUInt16LE(0x0800, at + 2); // UTF-8 names
+  header.writeUInt16LE(8, at + 4); // deflate
+  header.writeUInt16LE(DOS_TIME, at + 6);
+  header.writeUInt16LE(DOS_DATE, at + 8);
+  header.writeUInt32LE(e.crc, at + 10);
+  header.writeUInt32LE(e.compressedSize, at + 14);
+  header.writeUInt32LE(e.size, at + 18);
+  header.writeUInt16LE(e.nameLength, at + 22);
+  header.writeUInt16LE(0, at + 24); // extra
+}
+
 /** A zip archive (deflate) of flat files; timestamps fixed so the same input gives the same bytes. */
 export function zipFiles(files: { name: string; data: Buffer }[]): Buffer {
-  const DOS_TIME = 0; // 00:00:00
-  const DOS_DATE = (0 << 9) | (1 << 5) | 1; // 1980-01-01
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
   for (const f of files) {
     const name = Buffer.from(f.name, 'utf8');
     const compressed = deflateRawSync(f.data, { level: 9 });
-    const crc = crc32(f.data);
+    const entry: ZipEntry = { crc: crc32(f.data), compressedSize: compressed.length, size: f.data.length, nameLength: name.length };
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4); // version needed
-    local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(8, 8); // deflate
-    local.writeUInt16LE(DOS_TIME, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(f.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
+    writeEntryFields(local, 4, entry);
     locals.push(local, name, compressed);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4); // made by
-    central.writeUInt16LE(20, 6); // version needed
-    central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt16LE(DOS_TIME, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(f.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt16LE(0, 30); // extra
+    writeEntryFields(central, 6, entry);
     central.writeUInt16LE(0, 32); // comment
     central.writeUInt16LE(0, 34); // disk
     central.writeUInt16LE(0, 36); // internal attributes

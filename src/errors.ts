@@ -10,10 +10,12 @@ export interface ErrorDetail {
 }
 
 export abstract class BatonError extends Error {
-  abstract readonly code: string;
-  abstract readonly httpStatus: number;
   readonly details?: ErrorDetail[];
   constructor(
+    /** Stable, for machines and logs (the API's `error.code`). */
+    readonly code: string,
+    /** What the API answers with; under 500 means the caller's to fix, not Baton's. */
+    readonly httpStatus: number,
     readonly userMessage: string,
     details?: ErrorDetail[],
   ) {
@@ -23,51 +25,46 @@ export abstract class BatonError extends Error {
   }
 }
 
+/**
+ * The base of an error whose code and status never vary, so its class only names them:
+ * `class NotFoundError extends fixedError('not_found', 404) {}`, thrown with a message (and details).
+ */
+export function fixedError(code: string, httpStatus: number) {
+  return class extends BatonError {
+    constructor(message: string, details?: ErrorDetail[]) {
+      super(code, httpStatus, message, details);
+    }
+  };
+}
+
 /** Input that fails validation. `details` names every offending field or rule. */
 export class InvalidError extends BatonError {
-  readonly code: string;
-  readonly httpStatus = 422;
   constructor(message: string, details: ErrorDetail[] = [], code = 'invalid') {
-    super(message, details);
-    this.code = code;
+    super(code, 422, message, details);
   }
 }
 
 /** A request body that is not JSON at all, or not an object. */
-export class MalformedError extends BatonError {
-  readonly code = 'malformed_request';
-  readonly httpStatus = 400;
-}
+export class MalformedError extends fixedError('malformed_request', 400) {}
 
 /**
  * A query string Baton cannot read: a parameter given twice, written as an array or object
  * (`owner[]=`, `a[b]=`), unknown to the route, or with a value of the wrong form. A malformed
  * request (400), not a valid one that fails a rule (422); `details` names each parameter.
  */
-export class BadQueryError extends BatonError {
-  readonly code = 'bad_query';
-  readonly httpStatus = 400;
-}
+export class BadQueryError extends fixedError('bad_query', 400) {}
 
-export class NotFoundError extends BatonError {
-  readonly code = 'not_found';
-  readonly httpStatus = 404;
-}
+export class NotFoundError extends fixedError('not_found', 404) {}
 
-export class UnauthorizedError extends BatonError {
-  readonly code = 'unauthorized';
-  readonly httpStatus = 401;
-}
+export class UnauthorizedError extends fixedError('unauthorized', 401) {}
 
 /** The actor is known but may not do this; `ownerName` says who can. */
 export class ForbiddenError extends BatonError {
-  readonly code = 'forbidden';
-  readonly httpStatus = 403;
   constructor(
     message: string,
     readonly ownerName?: string,
   ) {
-    super(message);
+    super('forbidden', 403, message);
   }
 }
 
@@ -77,69 +74,52 @@ export class ForbiddenError extends BatonError {
  * never says anything about the handoff asked for, not even whether it exists.
  */
 export class NotInDirectoryError extends BatonError {
-  readonly code: string;
-  readonly httpStatus = 403;
   constructor(message: string, code = 'not_in_directory') {
-    super(message);
-    this.code = code;
+    super(code, 403, message);
   }
 }
 
 /** Someone else changed the handoff first (or the action does not apply to its state). */
 export class ConflictError extends BatonError {
-  readonly code: string;
-  readonly httpStatus = 409;
   constructor(
     message: string,
     readonly by?: { id: string; name: string },
     readonly at?: Date,
     code = 'conflict',
   ) {
-    super(message);
-    this.code = code;
+    super(code, 409, message);
   }
 }
 
-export class PayloadTooLargeError extends BatonError {
-  readonly code = 'payload_too_large';
-  readonly httpStatus = 413;
-}
+export class PayloadTooLargeError extends fixedError('payload_too_large', 413) {}
 
-export class UnsupportedMediaTypeError extends BatonError {
-  readonly code = 'unsupported_media_type';
-  readonly httpStatus = 415;
-}
+export class UnsupportedMediaTypeError extends fixedError('unsupported_media_type', 415) {}
 
 /** Too many attempts (failed sign-ins): refused without looking; `retryAfterS` says when to try again. */
 export class TooManyRequestsError extends BatonError {
-  readonly code = 'too_many_requests';
-  readonly httpStatus = 429;
   constructor(
     message: string,
     readonly retryAfterS: number,
   ) {
-    super(message);
+    super('too_many_requests', 429, message);
   }
 }
 
 /** A dependency (the database) is down; the caller should retry later. Nothing was written. */
-export class UnavailableError extends BatonError {
-  readonly code = 'unavailable';
-  readonly httpStatus = 503;
+export class UnavailableError extends fixedError('unavailable', 503) {}
+
+/** Every problem as one line `  - path: message`, for the errors that list them all at once. */
+function listed(details: ErrorDetail[]): string {
+  return details.map((d) => `  - ${d.path}: ${d.message}`).join('\n');
 }
 
 /** The playbook file is invalid; every issue names its path in the file (and line when known). */
 export class PlaybookError extends BatonError {
-  readonly code = 'invalid_playbook';
-  readonly httpStatus = 500;
   constructor(
     readonly source: string,
     details: ErrorDetail[],
   ) {
-    super(
-      `The playbook ${source} is invalid:\n` + details.map((d) => `  - ${d.path}: ${d.message}`).join('\n'),
-      details,
-    );
+    super('invalid_playbook', 500, `The playbook ${source} is invalid:\n` + listed(details), details);
   }
 }
 
@@ -148,10 +128,8 @@ export class PlaybookError extends BatonError {
  * environment (e.g. a file in the data directory); each detail's path names the variable or file.
  */
 export class ConfigError extends BatonError {
-  readonly code = 'invalid_config';
-  readonly httpStatus = 500;
   constructor(details: ErrorDetail[], intro = 'Baton cannot start; fix these environment variables:') {
-    super(intro + '\n' + details.map((d) => `  - ${d.path}: ${d.message}`).join('\n'), details);
+    super('invalid_config', 500, intro + '\n' + listed(details), details);
   }
 }
 
@@ -160,15 +138,16 @@ export class ConfigError extends BatonError {
  * embedded database would corrupt it, so this one does not start. The message is the whole story.
  */
 export class DataDirInUseError extends BatonError {
-  readonly code = 'data_dir_in_use';
-  readonly httpStatus = 500;
   constructor(
     readonly pid: number,
     readonly dir: string,
   ) {
-    super(`another Baton (pid ${pid}) is using ${dir}. Stop it first (Ctrl-C in its terminal, or kill ${pid}), or set BATON_DATA_DIR to another directory to run a second one.`);
+    super('data_dir_in_use', 500, `another Baton (pid ${pid}) is using ${dir}. Stop it first (Ctrl-C in its terminal, or kill ${pid}), or set BATON_DATA_DIR to another directory to run a second one.`);
   }
 }
+
+/** Why Baton could not start (StartupError's code), each with its own advice in the message. */
+export type StartupProblem = 'port_in_use' | 'port_forbidden' | 'host_unavailable' | 'database_unreachable' | 'database_auth' | 'database_missing' | 'database_refused' | 'pglite_incompatible' | 'pglite_unreadable';
 
 /**
  * Baton cannot start because of something around it — the port, the database server, the data
@@ -176,20 +155,17 @@ export class DataDirInUseError extends BatonError {
  * for logs and tests; `underlying` keeps the original error for LOG_LEVEL=debug.
  */
 export class StartupError extends BatonError {
-  readonly httpStatus = 500;
+  declare readonly code: StartupProblem;
   constructor(
     message: string,
-    readonly code: 'port_in_use' | 'port_forbidden' | 'host_unavailable' | 'database_unreachable' | 'database_auth' | 'database_missing' | 'database_refused' | 'pglite_incompatible' | 'pglite_unreadable',
+    code: StartupProblem,
     readonly underlying?: unknown,
   ) {
-    super(message);
+    super(code, 500, message);
   }
 }
 
-export class InternalError extends BatonError {
-  readonly code = 'internal';
-  readonly httpStatus = 500;
-}
+export class InternalError extends fixedError('internal', 500) {}
 
 /** Prisma's codes for "could not reach / lost / timed out waiting for the database". */
 const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028']);

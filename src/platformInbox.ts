@@ -16,7 +16,7 @@ import type { Database } from './store/database.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { Tx } from './outbox.js';
-import { BatonError } from './errors.js';
+import { fixedError } from './errors.js';
 import { periodic } from './periodic.js';
 
 /** How long a stored click belongs to whoever is handling it before recovery may replay it. */
@@ -28,10 +28,7 @@ export const INBOX_RECOVERY_EVERY_MS = 5_000;
 export const INBOX_KEEP_MS = 24 * 3600_000;
 
 /** A replay found the click already applied (the first handling committed meanwhile): nothing to do. */
-export class InboxAlreadyAppliedError extends BatonError {
-  readonly code = 'already_applied';
-  readonly httpStatus = 409;
-}
+export class InboxAlreadyAppliedError extends fixedError('already_applied', 409) {}
 
 export interface StoredClick {
   /** The row, to mark applied. */

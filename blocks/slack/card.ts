@@ -8,7 +8,8 @@ import type { ViewerHandoffView } from '../../src/domain/affordances.js';
 import type { Transition } from '../../src/playbook/schema.js';
 import { CARD_ACTIONS, encodeSlackButtonValue } from '../actions.js';
 import { LIMITS, escapeMrkdwn, plain, safeMrkdwn, truncate } from './limits.js';
-import { STATUS_EMOJI, STATUS_LABEL, countdown, deadlineLabel, isOverdue, lastChange, packetEntries, personName, personText, slackDate } from './format.js';
+import { STATUS_EMOJI, countdown, deadlineLabel, isOverdue, lastChange, packetEntries, personName, personText, slackDate } from './format.js';
+import { STATUS_LABEL } from '../statusText.js';
 
 export interface CardContext {
   /** The handoff's transition from the playbook (labels, field types); undefined if it was removed. */

@@ -55,17 +55,6 @@ export function personName(p: Pick<PersonRef, 'name'> | null | undefined): strin
   return p?.name ?? 'Baton';
 }
 
-export const STATUS_LABEL: Record<HandoffStatus, string> = {
-  routed: 'Awaiting acceptance',
-  posted: 'Awaiting acceptance',
-  reassigned: 'Reassigned, awaiting acceptance',
-  escalated: 'Escalated, awaiting acceptance',
-  accepted: 'Accepted',
-  rejected: 'Rejected',
-  completed: 'Completed',
-  withdrawn: 'Withdrawn',
-};
-
 export const STATUS_EMOJI: Record<HandoffStatus, string> = {
   routed: ':large_blue_circle:',
   posted: ':large_blue_circle:',

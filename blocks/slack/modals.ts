@@ -9,7 +9,8 @@ import type { ViewerHandoffView } from '../../src/domain/affordances.js';
 import type { Transition } from '../../src/playbook/schema.js';
 import { QUEUE_TARGET, SLACK_VIEWS, type SlackModalMetadata } from '../actions.js';
 import { LIMITS, chunk, escapeMrkdwn, plain, safeMrkdwn, truncate } from './limits.js';
-import { STATUS_LABEL, packetEntries, personText, pointLabel, readSlaData, slackDate, slaKindLabel } from './format.js';
+import { packetEntries, personText, pointLabel, readSlaData, slackDate, slaKindLabel } from './format.js';
+import { STATUS_LABEL } from '../statusText.js';
 import { reasonLabel, slaText } from './card.js';
 
 /** Block and action ids of the modal inputs (what the submission handler reads). */

@@ -9,7 +9,8 @@ import { utcMinute, type HandoffStatus } from '../../src/domain/lifecycle.js';
 import type { ViewerHandoffView } from '../../src/domain/affordances.js';
 import { CARD_ACTIONS, encodeSlackButtonValue } from '../actions.js';
 import { LIMITS, escapeMrkdwn, plain, safeMrkdwn, truncate } from './limits.js';
-import { STATUS_LABEL, countdown, personText, pointLabel, readSlaData, slackDate, slaKindLabel } from './format.js';
+import { countdown, personText, pointLabel, readSlaData, slackDate, slaKindLabel } from './format.js';
+import { STATUS_LABEL } from '../statusText.js';
 import type { SlackMessage } from './card.js';
 import { timelineLine } from './modals.js';
 

@@ -20,7 +20,7 @@ import {
   type SubmitAction,
 } from './card.js';
 import { buildDetailsCard, type HandoffCardContext } from './handoffCard.js';
-import { STATUS_LABEL } from './format.js';
+import { STATUS_LABEL } from '../statusText.js';
 import type { DigestView } from '../../src/reports/digest.js';
 import { digestLines, kpiLines, pct, reviewSections, secs, timelineLines, type ReportLine } from '../reportText.js';
 import type { MonthlyReview } from '../../src/reports/review.js';

@@ -6,17 +6,6 @@ import type { HandoffEventView, HandoffView } from '../../src/domain/view.js';
 import type { HandoffStatus } from '../../src/domain/lifecycle.js';
 import { localDateTime, md } from './card.js';
 
-export const STATUS_LABEL: Record<HandoffStatus, string> = {
-  routed: 'Awaiting acceptance',
-  posted: 'Awaiting acceptance',
-  reassigned: 'Reassigned, awaiting acceptance',
-  escalated: 'Escalated, awaiting acceptance',
-  accepted: 'Accepted',
-  rejected: 'Rejected',
-  completed: 'Completed',
-  withdrawn: 'Withdrawn',
-};
-
 const STATUS_ICON: Record<HandoffStatus, string> = {
   routed: '🔵',
   posted: '🔵',

@@ -27,7 +27,8 @@ import {
   type ExecuteAction,
   type ShowCardAction,
 } from './card.js';
-import { STATUS_LABEL, STATUS_TONE, deadlineLabel, packetEntries, statusLine, type Tone } from './format.js';
+import { STATUS_TONE, deadlineLabel, packetEntries, statusLine, type Tone } from './format.js';
+import { STATUS_LABEL } from '../statusText.js';
 
 export interface HandoffCardContext {
   /** The handoff's transition from the playbook: packet labels and reject reasons. */
@@ -60,11 +61,7 @@ export function buildHandoffCard(view: ViewerHandoffView, ctx: HandoffCardContex
   return fitCard(SUMMARY_STEPS, (limits) =>
     adaptiveCard({
       fallbackText: fallbackText(view),
-      body: [
-        ...header(view, ctx),
-        ...facts(view),
-        ...packetSection(view, ctx, limits.value, limits.listItems, 'Packet'),
-      ],
+      body: opening(view, ctx, 'Packet', limits),
       actions: actionButtons(view),
       ...refresh(view, ctx),
       msteams: { width: 'Full' },
@@ -77,12 +74,7 @@ export function buildDetailsCard(view: HandoffView, ctx: HandoffCardContext): Ad
   return fitCard(DETAILS_STEPS, (limits) =>
     adaptiveCard({
       fallbackText: fallbackText(view),
-      body: [
-        ...header(view, ctx),
-        ...facts(view),
-        ...packetSection(view, ctx, limits.value, limits.listItems, 'Full packet'),
-        ...timeline(view, limits.events),
-      ],
+      body: [...opening(view, ctx, 'Full packet', limits), ...timeline(view, limits.events)],
       actions: [execute('Back to summary', 'refresh', { handoffId: view.id })],
       msteams: { width: 'Full' },
     }),
@@ -91,6 +83,11 @@ export function buildDetailsCard(view: HandoffView, ctx: HandoffCardContext): Ad
 
 export function fallbackText(view: HandoffView): string {
   return truncate(`Handoff #${view.id} ${view.transitionName}: ${view.account.name} — ${STATUS_LABEL[view.status]} (${view.owner.name})`, 300);
+}
+
+/** How both forms open: the status header, the facts, then the packet under `title`, cut to the limits that fit. */
+function opening(view: HandoffView, ctx: HandoffCardContext, title: string, limits: { value: number; listItems: number }): CardElement[] {
+  return [...header(view, ctx), ...facts(view), ...packetSection(view, ctx, limits.value, limits.listItems, title)];
 }
 
 function header(view: HandoffView, ctx: HandoffCardContext): CardElement[] {

@@ -12,7 +12,7 @@ import type { Logger } from '../../src/logger.js';
 import type { Person } from '../../src/playbook/schema.js';
 import type { UserAction } from '../../src/domain/lifecycle.js';
 import { parseCommand, runCommand, type CommandReports } from '../../src/commands.js';
-import { CARD_ACTIONS, SLACK_VIEWS, slackButtonValue, slackModalMetadata, type SlackModalMetadata } from '../../blocks/actions.js';
+import { CARD_ACTIONS, SLACK_VIEWS, slackButtonValue, slackModalMetadata, type SlackButtonValue, type SlackModalMetadata } from '../../blocks/actions.js';
 import { buildDetailsModal, buildReassignModal, buildRejectModal, MODAL_INPUTS } from '../../blocks/slack/modals.js';
 import { buildNotice, buildRefusal } from '../../blocks/slack/notices.js';
 import { buildCommandReply, SLASH_COMMAND } from '../../blocks/slack/commands.js';
@@ -54,6 +54,15 @@ interface Audience {
   userId: string;
   respond?: RespondFn | undefined;
   channelId?: string | undefined;
+  client: WebClient;
+}
+
+/** What a button listener gets from Bolt, as far as the listeners read it. */
+interface ButtonClick {
+  ack: () => Promise<void>;
+  body: BlockAction;
+  action: ButtonAction;
+  respond: RespondFn;
   client: WebClient;
 }
 
@@ -109,6 +118,23 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     return [body.team?.id, body.user.team_id];
   }
 
+  /**
+   * A card button's click, acknowledged at once: where to answer, the card it came from (handoff
+   * id and the version it showed) and the clicker as a playbook person; undefined once the clicker
+   * has been told why not (a button from an unknown card, or not in the directory).
+   */
+  async function clicked(args: ButtonClick): Promise<{ to: Audience; card: SlackButtonValue; person: Person } | undefined> {
+    await args.ack();
+    const to = audienceOf(args.body, args.respond, args.client);
+    const value = safeParseUntrusted(slackButtonValue, args.action.value);
+    if (!value.success) {
+      await tell(to, buildRefusal({ kind: 'invalid', message: 'This button is from an unknown card.' }));
+      return undefined;
+    }
+    const person = await actor(to, workspacesOf(args.body));
+    return person ? { to, card: value.data, person } : undefined;
+  }
+
   // Slack retries an event it thinks we missed (X-Slack-Retry-Num); handle each event id once.
   app.use(async (args) => {
     const { body, next, context } = args;
@@ -142,45 +168,39 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     { action: 'snooze', id: CARD_ACTIONS.snooze.slack, done: 'Snoozed: the next reminder waits.' },
   ];
   for (const d of direct) {
-    app.action<BlockAction<ButtonAction>>(d.id, async ({ ack, body, action, respond, client, context }) => {
-      await ack();
-      const to = audienceOf(body, respond, client);
-      const value = safeParseUntrusted(slackButtonValue, action.value);
-      if (!value.success) return tell(to, buildRefusal({ kind: 'invalid', message: 'This button is from an unknown card.' }));
-      const person = await actor(to, workspacesOf(body));
-      if (!person) return;
+    app.action<BlockAction<ButtonAction>>(d.id, async (args) => {
+      const click = await clicked(args);
+      if (!click) return;
+      const { to, card, person } = click;
+      const inboxId = inboxIdOf(args.context);
       try {
         // The version the card showed: Baton's own bookkeeping since (its post, reminders) keeps it.
         // Marked applied in the same transaction: a replay of this click (after a crash) can never apply it twice.
-        const inboxId = inboxIdOf(context);
         const inTransaction = inboxId !== undefined && deps.inbox ? deps.inbox.appliedIn(inboxId) : undefined;
-        await service.act(value.data.handoffId, { action: d.action, actor: person.id, expectedVersion: value.data.version }, inTransaction ? { inTransaction } : {});
+        await service.act(card.handoffId, { action: d.action, actor: person.id, expectedVersion: card.version }, inTransaction ? { inTransaction } : {});
         if (d.done) await tell(to, buildNotice(d.done));
       } catch (err) {
         if (err instanceof InboxAlreadyAppliedError) {
-          log.info({ handoffId: value.data.handoffId, inboxId: inboxIdOf(context) }, 'Slack: a replayed click was already applied; nothing to do');
+          log.info({ handoffId: card.handoffId, inboxId }, 'Slack: a replayed click was already applied; nothing to do');
           return;
         }
-        await refuse(to, err, value.data.handoffId);
+        await refuse(to, err, card.handoffId);
       }
     });
   }
 
   // ---- Buttons that open a modal: Reject, Reassign, Full packet
-  async function openModal(kind: 'reject' | 'reassign' | 'details', args: { ack: () => Promise<void>; body: BlockAction; action: ButtonAction; respond: RespondFn; client: WebClient }): Promise<void> {
-    const { ack, body, action, respond, client } = args;
-    await ack();
-    const to = audienceOf(body, respond, client);
-    const value = safeParseUntrusted(slackButtonValue, action.value);
-    if (!value.success) return tell(to, buildRefusal({ kind: 'invalid', message: 'This button is from an unknown card.' }));
-    const person = await actor(to, workspacesOf(body));
-    if (!person) return;
+  async function openModal(kind: 'reject' | 'reassign' | 'details', args: ButtonClick): Promise<void> {
+    const click = await clicked(args);
+    if (!click) return;
+    const { to, card, person } = click;
+    const { body, client } = args;
     const viewer = viewerOf(person);
     let view;
     try {
-      view = await viewHandoffFor(service, viewer, value.data.handoffId, clock.now());
+      view = await viewHandoffFor(service, viewer, card.handoffId, clock.now());
     } catch (err) {
-      return refuse(to, err, value.data.handoffId);
+      return refuse(to, err, card.handoffId);
     }
     // A form to reject or reassign is for those who may: anyone else is told why not (who can, or
     // what became of the handoff), at once, rather than after filling it in.

@@ -9,7 +9,7 @@
  * buttons are those of their refreshed card if they are listed, else those of the posted card.
  */
 import { CARD_ACTIONS as IDS, QUEUE_TARGET, TEAMS_INPUTS } from '../../blocks/actions.js';
-import { STATUS_LABEL } from '../../blocks/teams/format.js';
+import { STATUS_LABEL } from '../../blocks/statusText.js';
 import type { HandoffStatus } from '../../src/domain/lifecycle.js';
 import { until } from '../reliability/helpers.js';
 import { teamsChannel } from '../reliability/playbook.js';
