@@ -150,10 +150,13 @@ async function answerText(res: Response): Promise<string> {
   }
 }
 
+/** Why fetch failed, in its own words: undici wraps the network error ("connect ECONNREFUSED …") as the cause of "fetch failed". */
 function reason(err: unknown): string {
-  if (err instanceof Error && err.name === 'TimeoutError') return 'no answer in time';
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined;
-  return cause ?? (err instanceof Error ? err.message : String(err));
+  // Duck-typed: fetch's errors may come from another realm (a test VM), where instanceof Error is false.
+  const e = err as { name?: unknown; message?: unknown; cause?: { message?: unknown } } | undefined;
+  if (e?.name === 'TimeoutError') return 'no answer in time';
+  if (typeof e?.cause?.message === 'string' && e.cause.message) return e.cause.message;
+  return typeof e?.message === 'string' ? e.message : String(err);
 }
 
 /**
