@@ -42,6 +42,11 @@ export interface BatonOptions {
   db?: Database;
   /** Extra outbox consumers (tests). */
   consumers?: OutboxConsumer[];
+  /**
+   * Send the playbook's outbound webhooks (default true). A demo or a copy of production's data
+   * turns them off, so its events never reach the real subscribers (nor need their secrets).
+   */
+  webhooks?: boolean;
   /** Extra HTTP mounts (tests). */
   mounts?: ((app: Express) => void)[];
   /**
@@ -113,7 +118,8 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
   const clock = opts.clock ?? systemClock;
   const playbook = opts.playbook ?? (await loadPlaybook(config.playbookPath));
   // Before anything is opened: a missing or malformed signing secret refuses the start, all listed.
-  const subscriptions = webhookConsumers(playbook, config.env, { clock, log });
+  const subscriptions = opts.webhooks === false ? [] : webhookConsumers(playbook, config.env, { clock, log });
+  if (opts.webhooks === false && playbook.webhooks?.length) log.info({ subscriptions: playbook.webhooks.map((w) => w.id) }, 'outbound webhooks are off for this run');
 
   const ownDb = !opts.db;
   // First, so a token that cannot be a secret refuses the start before anything else is touched.
@@ -172,7 +178,8 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
   sla.register();
   outbox.register(sla);
   for (const c of subscriptions) outbox.register(c);
-  metrics.addGauges('webhooks', webhookGauges(db.prisma, () => playbook.webhooks ?? []));
+  const subscribed = () => subscriptions.map((c) => c.subscription);
+  metrics.addGauges('webhooks', webhookGauges(db.prisma, subscribed));
 
   const plugins: Plugin[] = [];
   for (const factory of opts.plugins ?? []) {
@@ -185,7 +192,7 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
   const mounts = [
     ...(opts.mounts ?? []),
     crmWebhooks({ config, service, clock, log }),
-    subscriptionStatusRoute({ prisma: db.prisma, subscriptions: () => playbook.webhooks ?? [], apiToken }),
+    subscriptionStatusRoute({ prisma: db.prisma, subscriptions: subscribed, apiToken }),
     ...plugins.flatMap((p) => (p.mount ? [p.mount.bind(p)] : [])),
   ];
   const app = createHttpApp({ service, db, log: log.child({ component: 'http' }), apiToken, mounts, metrics });
