@@ -140,14 +140,26 @@ export function retryAfterMs(header: string | null, now: Date): number | undefin
   return Math.min(Math.max(0, ms), MAX_RETRY_AFTER_MS);
 }
 
-/** The start of the receiver's answer, for the log and the delivery's last error (the body is never needed whole). */
+/** The start of the receiver's answer, for the log and the delivery's last error: at most 4 KB is read, the rest dropped. */
 async function answerText(res: Response): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
-    const text = (await res.text()).replace(/\s+/g, ' ').trim();
-    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    while (size < 4096) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
   } catch {
-    return '';
+    // An answer cut off midway still has its status.
+  } finally {
+    void reader.cancel().catch(() => undefined);
   }
+  const text = Buffer.concat(chunks).toString('utf8').replace(/\s+/g, ' ').trim();
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
 /** Why fetch failed, in its own words: undici wraps the network error ("connect ECONNREFUSED …") as the cause of "fetch failed". */
