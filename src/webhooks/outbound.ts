@@ -121,7 +121,7 @@ export class WebhookSubscriptionConsumer implements OutboxConsumer {
     }
     // 408 (request timeout) is the receiver's own "try again"; any other 4xx would be refused again.
     if (res.status >= 400 && res.status < 500 && res.status !== 408) {
-      return new NonRetriableError(`${said}; a ${res.status} is not retried (fix the receiver, or the subscription, then re-send from the receiver's side)`);
+      return new NonRetriableError(`${said}; a ${res.status} is not retried: fix the receiver or the subscription (later events are still sent)`);
     }
     return new Error(said);
   }
