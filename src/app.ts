@@ -28,6 +28,8 @@ import { SlaEngine } from './sla/engine.js';
 import { DigestScheduler } from './digest.js';
 import { createReports, type Reports } from './reports/index.js';
 import { crmWebhooks } from './webhooks/routes.js';
+import { webhookConsumers } from './webhooks/outbound.js';
+import { subscriptionStatusRoute, webhookGauges } from './webhooks/status.js';
 import { handoffMetrics, instrumentRuntime, Metrics } from './metrics.js';
 
 export interface BatonOptions {
@@ -40,6 +42,11 @@ export interface BatonOptions {
   db?: Database;
   /** Extra outbox consumers (tests). */
   consumers?: OutboxConsumer[];
+  /**
+   * Send the playbook's outbound webhooks (default true). A demo or a copy of production's data
+   * turns them off, so its events never reach the real subscribers (nor need their secrets).
+   */
+  webhooks?: boolean;
   /** Extra HTTP mounts (tests). */
   mounts?: ((app: Express) => void)[];
   /**
@@ -110,6 +117,9 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
   const log = opts.log ?? createLogger(config.logLevel, undefined, { format: config.logFormat });
   const clock = opts.clock ?? systemClock;
   const playbook = opts.playbook ?? (await loadPlaybook(config.playbookPath));
+  // Before anything is opened: a missing or malformed signing secret refuses the start, all listed.
+  const subscriptions = opts.webhooks === false ? [] : webhookConsumers(playbook, config.env, { clock, log });
+  if (opts.webhooks === false && playbook.webhooks?.length) log.info({ subscriptions: playbook.webhooks.map((w) => w.id) }, 'outbound webhooks are off for this run');
 
   const ownDb = !opts.db;
   // First, so a token that cannot be a secret refuses the start before anything else is touched.
@@ -167,6 +177,9 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
   const sla = new SlaEngine({ service, db, jobs, clock, log: log.child({ component: 'sla' }) });
   sla.register();
   outbox.register(sla);
+  for (const c of subscriptions) outbox.register(c);
+  const subscribed = () => subscriptions.map((c) => c.subscription);
+  metrics.addGauges('webhooks', webhookGauges(db.prisma, subscribed));
 
   const plugins: Plugin[] = [];
   for (const factory of opts.plugins ?? []) {
@@ -176,7 +189,12 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
     for (const c of plugin.consumers ?? []) outbox.register(c);
   }
 
-  const mounts = [...(opts.mounts ?? []), crmWebhooks({ config, service, clock, log }), ...plugins.flatMap((p) => (p.mount ? [p.mount.bind(p)] : []))];
+  const mounts = [
+    ...(opts.mounts ?? []),
+    crmWebhooks({ config, service, clock, log }),
+    subscriptionStatusRoute({ prisma: db.prisma, subscriptions: subscribed, apiToken }),
+    ...plugins.flatMap((p) => (p.mount ? [p.mount.bind(p)] : [])),
+  ];
   const app = createHttpApp({ service, db, log: log.child({ component: 'http' }), apiToken, mounts, metrics });
   let server: Server;
   try {

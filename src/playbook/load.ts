@@ -10,7 +10,7 @@
  *     schema and map it to the normalised types, resolving references and applying defaults.
  *
  * Each section's YAML form, checks and build live in its own module (organization.ts,
- * calendars.ts, people.ts, packetFields.ts, transitions.ts, crm.ts); this file composes them.
+ * calendars.ts, people.ts, packetFields.ts, transitions.ts, crm.ts, webhooks.ts); this file composes them.
  */
 import { readFile } from 'node:fs/promises';
 import * as z from 'zod';
@@ -41,6 +41,7 @@ import { entries, fields, FILE_PATH, items, part, Problems, unknownKeyMessage } 
 import type { Playbook } from './schema.js';
 import { buildTransitions, checkChain, checkTransition, defaultsSchema, transitionSchema } from './transitions.js';
 import { ID_PATTERN, PERSON_ID_PATTERN, personRefSchema, rawErrorMap, strict } from './values.js';
+import { buildWebhooks, checkWebhooks, webhooksSchema } from './webhooks.js';
 
 // ---------------------------------------------------------------------------------------
 // The whole file, composed from the sections
@@ -57,6 +58,7 @@ export const playbookSections = {
   transitions: z.record(z.string(), transitionSchema),
   digest: digestSchema.default({ day: 1, time: '08:00', subscribers: [] }),
   crm: crmSchema.optional(),
+  webhooks: webhooksSchema,
 };
 
 /** The whole file. check() parses it section by section so one mistake does not hide the others. */
@@ -188,6 +190,7 @@ function check(problems: Problems, root: Record<string, unknown>): void {
     packets.set(id, checkTransition(problems, index, id, raw));
   }
   if (root.crm !== undefined && root.crm !== null) checkCrm(problems, index, root.crm, packets);
+  if (root.webhooks !== undefined) checkWebhooks(problems, root.webhooks);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -209,5 +212,6 @@ function build(file: ParsedPlaybookFile): Playbook {
     transitions,
     digest: { day: file.digest.day, time: file.digest.time, subscribers: file.digest.subscribers.map(person) },
     crm: buildCrm(file.crm, person),
+    ...(file.webhooks.length ? { webhooks: buildWebhooks(file.webhooks) } : {}),
   };
 }

@@ -138,6 +138,23 @@ export interface Playbook {
   digest: { day: IsoWeekday; time: string; subscribers: string[] };
   /** CRM webhook field mappings (src/webhooks); absent or empty when no CRM sends handoffs. */
   crm?: CrmConfig;
+  /** Outbound event subscriptions (src/webhooks/outbound.ts); absent when the section is. */
+  webhooks?: WebhookSubscription[];
+}
+
+/** One URL that receives Baton's events, signed per the Standard Webhooks specification. */
+export interface WebhookSubscription {
+  /** Names its outbox deliveries (`webhook:<id>`), logs and status; the URL's host and path when not given. */
+  id: string;
+  url: string;
+  /**
+   * Event types of the DomainEvent union (src/events.ts's HandoffEventType, checked by the loader),
+   * `handoff.*` expanded. Spelled as a pattern here: this file may not import events.ts, which
+   * reaches back to it through the SLA's event data.
+   */
+  events: `handoff.${string}`[];
+  /** The environment variable holding the signing secret (`whsec_…`, base64). */
+  secretEnv: string;
 }
 
 /** The CRMs that can create handoffs by webhook, and the environment variable holding each one's secret by default. */
