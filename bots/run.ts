@@ -18,6 +18,8 @@ export interface RunOptions {
   plugins?: PluginFactory[];
   /** The command that mints another console sign-in link for this Baton (printed with the first). */
   anotherLinkCommand?: string;
+  /** false: no outbound webhooks (the demo: its events must never reach real subscribers). */
+  webhooks?: boolean;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function runBaton(config: Config, opts: RunOptions = {}): Promise<v
   const plugins = (opts.plugins ?? platformPlugins).map((p) => (p === consolePlugin ? createConsolePlugin({ sessions: consoleSessions }) : p));
   let baton;
   try {
-    baton = await startBaton({ config, log, plugins });
+    baton = await startBaton({ config, log, plugins, ...(opts.webhooks === false ? { webhooks: false } : {}) });
   } catch (err) {
     failToStart(err, config, log);
   }

@@ -646,7 +646,8 @@ async function main(): Promise<void> {
   );
   // console:link finds the demo's development token in the demo's directory.
   const anotherLinkCommand = base.apiToken ? 'npm run console:link' : `BATON_DATA_DIR=${config.dataDir} npm run console:link`;
-  await runBaton(config, { plugins: demoPlugins(platforms), anotherLinkCommand });
+  // The demo's events never reach the playbook's webhook subscribers (as its platforms stay off).
+  await runBaton(config, { plugins: demoPlugins(platforms), anotherLinkCommand, webhooks: false });
 }
 
 function fail(message: string): never {
