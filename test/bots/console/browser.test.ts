@@ -139,6 +139,46 @@ describe('the console in Chromium', () => {
     expect((await baton.service.get(h.id)).status).toBe('routed');
   });
 
+  it('fits at 1280 and 390 px: the timers table stays inside its panel and a toast covers nothing', async () => {
+    const h = await newHandoff('sdr_to_ae', 'Northwind Logistics');
+    // Reassigned with a reason, so both cards carry the reassign line.
+    const moved = await baton.api('POST', `/api/handoffs/${h.id}/actions`, { action: 'reassign', actor: h.ownerId, to: 'queue', note: 'Out of office until Monday' });
+    expect(moved.status).toBe(200);
+    const stranger = baton.playbook.people.find((p) => p.teamId === 'support' && p.active && !baton.service.directory.isAdmin(p.id))!;
+    mkdirSync(ARTIFACTS, { recursive: true });
+    type Box = { x: number; y: number; width: number; height: number } | null;
+    const measured: { width: number; table: { scrollWidth: number; containerWidth: number }; toastBox: Box; titleBox: Box }[] = [];
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${baton.url}/console#/handoff/${h.id}?as=${stranger.id}`);
+      await page.reload();
+      await page.locator('#timers tbody tr').first().waitFor();
+      // A toast: the stranger's click on the shared Slack card is refused.
+      await slack().locator('button[data-action-id="handoff_accept"]').click();
+      await page.locator('#toast.error').waitFor();
+      await page.locator('#d-title').scrollIntoViewIfNeeded();
+      const file = join(ARTIFACTS, `console-${width}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      expect(existsSync(file)).toBe(true);
+
+      const table = await page.locator('#timers').evaluate((t) => ({ scrollWidth: t.scrollWidth, containerWidth: (t.parentElement as HTMLElement).clientWidth }));
+      const toastBox = await page.locator('#toast').boundingBox();
+      const titleBox = await page.locator('#d-title').boundingBox();
+      measured.push({ width, table, toastBox, titleBox });
+    }
+    await page.setViewportSize({ width: 1500, height: 1100 });
+    // Checked after both screenshots are taken, so a failure still leaves both in the artefacts.
+    for (const m of measured) {
+      expect({ width: m.width, fits: m.table.scrollWidth <= m.table.containerWidth }).toEqual({ width: m.width, fits: true });
+      expect(m.toastBox).not.toBeNull();
+      expect(m.titleBox).not.toBeNull();
+      const t = m.toastBox!;
+      const h1 = m.titleBox!;
+      const intersects = t.x < h1.x + h1.width && h1.x < t.x + t.width && t.y < h1.y + h1.height && h1.y < t.y + t.height;
+      expect({ width: m.width, toastCoversTitle: intersects }).toEqual({ width: m.width, toastCoversTitle: false });
+    }
+  });
+
   it('Sign out ends the session: the page goes to the sign-in page and /console asks to sign in again', async () => {
     await page.goto(`${baton.url}/console`);
     await page.locator('#sign-out').click();
