@@ -161,7 +161,7 @@ describe('the console in Chromium', () => {
       await page.screenshot({ path: file, fullPage: true });
       expect(existsSync(file)).toBe(true);
 
-      const table = await page.locator('#timers').evaluate((t) => ({ scrollWidth: t.scrollWidth, containerWidth: (t.parentElement as HTMLElement).clientWidth }));
+      const table = await page.locator('#timers').evaluate((t) => ({ scrollWidth: t.scrollWidth, containerWidth: t.parentElement!.clientWidth }));
       const toastBox = await page.locator('#toast').boundingBox();
       const titleBox = await page.locator('#d-title').boundingBox();
       measured.push({ width, table, toastBox, titleBox });
