@@ -72,7 +72,13 @@ describe('the console in Chromium', () => {
     await expect(page.locator('#d-roles').innerText()).resolves.toContain('the owner');
     // The list shows it, and the page names the pending SLA timers from the jobs port.
     await expect(page.locator(`#handoff-list li[data-id="${h.id}"]`).innerText()).resolves.toMatch(/awaiting acceptance/i);
-    await page.locator('#timers tbody tr', { hasText: 'accept:escalate:1' }).waitFor();
+    // In words, not step ids (accept:nudge:0.8, accept:escalate:1), and every time in one labelled zone.
+    await page.locator('#timers tbody tr', { hasText: 'the accept SLA breached: escalation step 1' }).waitFor();
+    await expect(page.locator('#timers tbody').innerText()).resolves.toContain('nudge at 80 % of the accept SLA');
+    await expect(page.locator('#timers tbody').innerText()).resolves.not.toMatch(/accept:(nudge|escalate)/);
+    const owner = baton.playbook.people.find((p) => p.id === h.ownerId)!;
+    await expect(page.locator('#zone-note').innerText()).resolves.toBe(`Times in ${owner.timeZone} — ${h.ownerName}'s zone`);
+    await expect(teams().innerText()).resolves.not.toContain('{{');
 
     await slack().locator('button[data-action-id="handoff_accept"]').click();
 
@@ -90,7 +96,12 @@ describe('the console in Chromium', () => {
     await expect(teams().locator('button', { hasText: 'Log first touch' }).count()).resolves.toBe(1);
     // The timeline shows the audit event, and the new phase's timers replaced the old ones.
     await page.locator('#timeline li', { hasText: `accepted by ${h.ownerName}` }).waitFor();
-    await page.locator('#timers tbody tr', { hasText: 'first_touch:' }).first().waitFor();
+    await page.locator('#timers tbody tr', { hasText: 'of the first-touch SLA' }).first().waitFor();
+    await expect(page.locator('#timeline').innerText()).resolves.toContain('Awaiting acceptance → Accepted');
+    // The switch: the playbook's zone for the whole screen.
+    await page.locator('#zone').selectOption('organization');
+    await expect(page.locator('#zone-note').innerText()).resolves.toBe(`Times in ${baton.playbook.organization.timeZone} — the playbook's zone (${baton.playbook.organization.name})`);
+    await page.locator('#zone').selectOption('person');
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.locator('#d-title').scrollIntoViewIfNeeded();
