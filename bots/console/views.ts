@@ -20,6 +20,7 @@ import type { Viewer } from '../../src/domain/policy.js';
 import { viewHandoffFor } from '../../src/access.js';
 import type { HandoffAffordances, ReassignCandidate, ViewerRole } from '../../src/domain/affordances.js';
 import { STATUS_LABEL } from '../../blocks/teams/format.js';
+import { packetEntries } from '../../blocks/packetText.js';
 import { parseStepId } from '../../src/sla/plan.js';
 import type { HandoffEventView } from '../../src/domain/view.js';
 
@@ -71,6 +72,8 @@ export interface HandoffDetail {
   view: HandoffView;
   /** The status in words. */
   statusLabel: string;
+  /** The packet as the cards read it (blocks/packetText.ts): the playbook's labels, in its order. */
+  packet: { key: string; label: string; text: string }[];
   /** The audit trail in words, oldest first. */
   timeline: TimelineEntry[];
   demo: boolean;
@@ -148,6 +151,7 @@ export class ConsoleViews {
     return {
       view: plain,
       statusLabel: statusLabel(view.status),
+      packet: packetEntries(view, service.transition(view.transition)).map((e) => ({ key: e.key, label: e.label, text: e.text })),
       timeline: (view.events ?? []).map((e) => timelineEntry(e, a.rejectReasons)),
       demo: this.demoIds.has(id),
       slack: { html, message: slack },
@@ -187,7 +191,10 @@ export class ConsoleViews {
 // labels and never has its own copy of the core's vocabulary.
 
 export function statusLabel(status: string): string {
-  return (STATUS_LABEL as Record<string, string>)[status] ?? status.replace(/_/g, ' ');
+  const known = (STATUS_LABEL as Record<string, string>)[status];
+  if (known) return known;
+  const words = status.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 const SLA_NAME = { accept: 'the accept SLA', first_touch: 'the first-touch SLA' } as const;

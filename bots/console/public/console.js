@@ -104,6 +104,8 @@
   var toastTimer;
   function toast(message, tone) {
     var t = $('#toast');
+    t.onclick = function () { t.hidden = true; };
+    t.title = 'Click to dismiss';
     t.textContent = message;
     t.className = tone || 'info';
     t.hidden = false;
@@ -595,24 +597,12 @@
   // ---------------------------------------------------------------------------------------------
   // Packet, timeline, timers
 
-  function display(v) {
-    if (Array.isArray(v)) return v.map(function (x) { return '• ' + display(x); }).join('\n');
-    if (typeof v === 'boolean') return v ? 'Yes' : 'No';
-    if (v === null || v === undefined) return '—';
-    if (typeof v === 'object') return JSON.stringify(v);
-    return String(v);
-  }
-
   function renderPacket(d) {
     var dl = $('#packet');
     dl.textContent = '';
-    var t = state.boot.transitions.find(function (x) { return x.id === d.view.transition; });
-    var labels = new Map((t ? t.packet : []).map(function (f) { return [f.key, f.label]; }));
-    var keys = (t ? t.packet.map(function (f) { return f.key; }) : []).concat(Object.keys(d.view.packet).filter(function (k) { return !labels.has(k); }));
-    keys.forEach(function (k) {
-      if (!(k in d.view.packet)) return;
-      dl.appendChild(el('dt', { text: labels.get(k) || k }));
-      dl.appendChild(el('dd', { text: display(d.view.packet[k]) }));
+    d.packet.forEach(function (e) {
+      dl.appendChild(el('dt', { text: e.label }));
+      dl.appendChild(el('dd', { text: e.text }));
     });
   }
 
