@@ -168,6 +168,11 @@ describe('the console in Chromium', () => {
       await slack().locator('button[data-action-id="handoff_accept"]').click();
       await page.locator('#toast.error').waitFor();
       await page.locator('#d-title').scrollIntoViewIfNeeded();
+      // The console's own words carry no ids or enum values (step ids, status or transition keys).
+      for (const part of ['#handoff-list', '#d-meta', '#d-roles', '#zone-note', '#act-bar', '#timeline', '#timers']) {
+        const text = await page.locator(part).innerText();
+        expect({ part, ids: text.match(/\b[a-z]+(?:_[a-z]+)+\b|\b[a-z_]+:[a-z_]+:\S+/g) }).toEqual({ part, ids: null });
+      }
       const file = join(ARTIFACTS, `console-${width}.png`);
       await page.screenshot({ path: file, fullPage: true });
       expect(existsSync(file)).toBe(true);
