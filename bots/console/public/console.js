@@ -104,13 +104,15 @@
   var toastTimer;
   function toast(message, tone) {
     var t = $('#toast');
-    t.onclick = function () { t.hidden = true; };
+    function hide() { t.hidden = true; document.body.classList.remove('has-toast'); }
+    t.onclick = hide;
     t.title = 'Click to dismiss';
     t.textContent = message;
     t.className = tone || 'info';
     t.hidden = false;
+    document.body.classList.add('has-toast');
     clearTimeout(toastTimer);
-    toastTimer = setTimeout(function () { t.hidden = true; }, tone === 'error' ? 9000 : 4000);
+    toastTimer = setTimeout(hide, tone === 'error' ? 9000 : 4000);
   }
 
   function statusClass(status) { return 'status status-' + status; }
