@@ -172,8 +172,6 @@
       b.transitions.forEach(function (t) { dt.appendChild(el('option', { value: t.id, text: t.name })); });
       $('#filter').value = state.filter;
       $('#zone').value = state.zoneMode;
-      var orgOption = $('#zone option[value=organization]');
-      if (b.organization && b.organization.timeZone) orgOption.textContent = 'Playbook\'s zone (' + b.organization.timeZone + ')';
       renderZone();
       bind();
       tick();
