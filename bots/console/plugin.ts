@@ -8,7 +8,7 @@
  * (BATON_CONSOLE=off turns it off anywhere). Who may open it: a browser with a session (gate.ts);
  * how one signs in and out: login.ts.
  *
- * Routes (all under /console, JSON under /console/api with the app's error shape):
+ * Routes (under /console, JSON under /console/api with the app's error shape), and `GET /` → 302 /console:
  *   GET  /console                          the page
  *   GET|POST /console/login, POST /console/logout, POST /console/login-link   see login.ts
  *   GET  /console/static/*, /console/vendor/adaptivecards.min.js
@@ -226,6 +226,9 @@ export function createConsolePlugin(options: ConsolePluginOptions = {}): PluginF
         });
         router.use('/api', api());
         app.use(CONSOLE_PATH, router);
+        // Someone who opens Baton's address in a browser is looking for the console. (With the
+        // console off, `/` keeps the app's JSON 404.) The console's own gate then asks for a session.
+        app.get('/', (_req, res) => res.redirect(302, CONSOLE_PATH));
       },
     };
   };

@@ -19,10 +19,16 @@ import { slackMessageHtml } from './slackHtml.js';
 import type { Viewer } from '../../src/domain/policy.js';
 import { viewHandoffFor } from '../../src/access.js';
 import type { HandoffAffordances, ReassignCandidate, ViewerRole } from '../../src/domain/affordances.js';
+import { STATUS_LABEL } from '../../blocks/teams/format.js';
+import { packetEntries } from '../../blocks/packetText.js';
+import { parseStepId } from '../../src/sla/plan.js';
+import type { HandoffEventView } from '../../src/domain/view.js';
 
 export interface HandoffSummary {
   id: number;
   status: HandoffView['status'];
+  /** The status in words, as the Teams card says it ("Reassigned, awaiting acceptance"). */
+  statusLabel: string;
   version: number;
   transition: string;
   transitionName: string;
@@ -39,6 +45,8 @@ export interface HandoffSummary {
 export interface TimerView {
   name: string;
   key: string;
+  /** What the timer will do, in words: "nudge at 80 % of the accept SLA". */
+  label: string;
   step: string | null;
   kind: string | null;
   runAt: string | null;
@@ -46,8 +54,28 @@ export interface TimerView {
   failCount: number;
 }
 
+/** An audit event in words, for the console's timeline (the raw event stays in `view.events`). */
+export interface TimelineEntry {
+  at: string;
+  /** "accepted", "SLA breached", "first touch logged". */
+  what: string;
+  /** The person, or "Baton" for the system's own steps. */
+  by: string;
+  /** "Awaiting acceptance → Accepted · owner Priya Nair · reason: Meeting not confirmed". */
+  detail: string;
+  note: string | null;
+  /** The event type, for styling only. */
+  type: string;
+}
+
 export interface HandoffDetail {
   view: HandoffView;
+  /** The status in words. */
+  statusLabel: string;
+  /** The packet as the cards read it (blocks/packetText.ts): the playbook's labels, in its order. */
+  packet: { key: string; label: string; text: string }[];
+  /** The audit trail in words, oldest first. */
+  timeline: TimelineEntry[];
   demo: boolean;
   slack: { html: string; message: SlackMessage };
   teams: { mode: 'summary' | 'details'; card: AdaptiveCard };
@@ -86,6 +114,7 @@ export class ConsoleViews {
     return {
       id: v.id,
       status: v.status,
+      statusLabel: statusLabel(v.status),
       version: v.version,
       transition: v.transition,
       transitionName: v.transitionName,
@@ -121,6 +150,9 @@ export class ConsoleViews {
     const { affordances: _, ...plain } = view;
     return {
       view: plain,
+      statusLabel: statusLabel(view.status),
+      packet: packetEntries(view, service.transition(view.transition)).map((e) => ({ key: e.key, label: e.label, text: e.text })),
+      timeline: (view.events ?? []).map((e) => timelineEntry(e, a.rejectReasons)),
       demo: this.demoIds.has(id),
       slack: { html, message: slack },
       teams: { mode, card },
@@ -144,6 +176,7 @@ export class ConsoleViews {
     return pending.map((j) => ({
       name: j.name,
       key: j.key,
+      label: timerLabel(j.name, typeof j.data.step === 'string' ? j.data.step : null),
       step: typeof j.data.step === 'string' ? j.data.step : null,
       kind: typeof j.data.kind === 'string' ? j.data.kind : null,
       runAt: j.runAt ? j.runAt.toISOString() : null,
@@ -151,4 +184,63 @@ export class ConsoleViews {
       failCount: j.failCount,
     }));
   }
+}
+
+// -------------------------------------------------------------------------------------------------
+// Words for what the core stores as ids and enum values. Here, beside the data, so the page shows
+// labels and never has its own copy of the core's vocabulary.
+
+export function statusLabel(status: string): string {
+  const known = (STATUS_LABEL as Record<string, string>)[status];
+  if (known) return known;
+  const words = status.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+const SLA_NAME = { accept: 'the accept SLA', first_touch: 'the first-touch SLA' } as const;
+
+/** "nudge at 80 % of the accept SLA", "the accept SLA breached: escalation step 1", … */
+export function timerLabel(jobName: string, step: string | null): string {
+  const parsed = step ? parseStepId(step) : undefined;
+  if (!parsed) return step ?? jobName.replace(/[._]/g, ' ');
+  const sla = SLA_NAME[parsed.kind];
+  const s = parsed.step;
+  if (s.type === 'nudge') return `nudge at ${Math.round(s.point * 100)} % of ${sla}`;
+  if (s.type === 'escalate') return s.level === 1 ? `${sla} breached: escalation step 1` : `escalation step ${s.level} (${sla} still missed)`;
+  return `reassign to the next in the queue (${sla} missed)`;
+}
+
+const EVENT_WHAT: Record<string, string> = {
+  touched: 'first touch logged',
+  sla_breach: 'SLA breached',
+  nudged: 'nudged',
+  snoozed: 'reminders snoozed',
+};
+
+function record(data: unknown): Record<string, unknown> {
+  return typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
+}
+
+export function timelineEntry(e: HandoffEventView, rejectReasons: readonly { code: string; label: string }[]): TimelineEntry {
+  const data = record(e.data);
+  const bits: string[] = [];
+  if (e.fromStatus && e.toStatus && e.fromStatus !== e.toStatus) bits.push(`${statusLabel(e.fromStatus)} → ${statusLabel(e.toStatus)}`);
+  if (e.owner && (e.type === 'reassigned' || e.type === 'routed')) bits.push(`owner ${e.owner.name}`);
+  if (e.reasonCode) {
+    const reason = rejectReasons.find((r) => r.code === e.reasonCode)?.label ?? (e.reasonCode === '1h' ? 'for 1 hour' : e.reasonCode.replace(/_/g, ' '));
+    bits.push(e.type === 'snoozed' ? reason : `reason: ${reason}`);
+  }
+  if (typeof data.reason === 'string') bits.push(data.reason);
+  if (typeof data.step === 'string') bits.push(timerLabel('sla.timer', data.step));
+  const told = record(data.escalatedTo);
+  if (typeof told.name === 'string') bits.push(`told ${told.name}`);
+  if (typeof data.platform === 'string') bits.push(`on ${data.platform === 'slack' ? 'Slack' : data.platform === 'teams' ? 'Microsoft Teams' : data.platform}`);
+  return {
+    at: e.at,
+    what: EVENT_WHAT[e.type] ?? e.type.replace(/_/g, ' '),
+    by: e.actor ? e.actor.name : 'Baton',
+    detail: bits.join(' · '),
+    note: e.note,
+    type: e.type,
+  };
 }

@@ -18,6 +18,8 @@
     selected: null,
     actor: localStorage.getItem('baton.actor') || '',
     teamsMode: 'summary',
+    // Every time on the screen is shown in one zone: the previewed person's, or the playbook's.
+    zoneMode: localStorage.getItem('baton.zone') === 'organization' ? 'organization' : 'person',
     listJson: '',
     detailJson: '',
     detail: null,
@@ -42,7 +44,9 @@
         var json = null;
         try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
         if (!res.ok) {
-          var err = new Error((json && json.error && json.error.message) || ('HTTP ' + res.status));
+          var err = new Error((json && json.error && json.error.message) || (res.status >= 500
+            ? 'Baton could not answer just now; try again (its log says why).'
+            : 'Baton refused the request without saying why.'));
           err.status = res.status;
           err.details = json && json.error && json.error.details;
           throw err;
@@ -67,16 +71,27 @@
     return e;
   }
 
-  function zone() {
+  /** The one zone of the screen, and whose it is: { zone: 'Europe/Berlin', whose: "Dana Kim's zone" }. */
+  function screenZone() {
+    var org = state.boot && state.boot.organization;
+    if (state.zoneMode === 'organization' && org && org.timeZone) return { zone: org.timeZone, whose: 'the playbook\'s zone (' + org.name + ')' };
     var d = state.detail;
-    if (d && d.viewer && d.viewer.timeZone) return d.viewer.timeZone;
-    var p = state.people.get(state.actor);
-    return (p && p.timeZone) || Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var p = d && d.viewer ? d.viewer : state.people.get(state.actor);
+    if (p && p.timeZone) return { zone: p.timeZone, whose: p.name + '\'s zone' };
+    if (org && org.timeZone) return { zone: org.timeZone, whose: 'the playbook\'s zone (' + org.name + ')' };
+    return { zone: Intl.DateTimeFormat().resolvedOptions().timeZone, whose: 'this browser\'s zone' };
+  }
+
+  function zone() { return screenZone().zone; }
+
+  function renderZone() {
+    var z = screenZone();
+    $('#zone-note').textContent = 'Times in ' + z.zone + ' — ' + z.whose;
   }
 
   function fmtTime(iso) {
     if (!iso) return '—';
-    return new Intl.DateTimeFormat('en-GB', { timeZone: zone(), day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(iso));
+    return new Intl.DateTimeFormat('en-GB', { timeZone: zone(), weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
   }
 
   function relative(iso) {
@@ -89,19 +104,18 @@
   var toastTimer;
   function toast(message, tone) {
     var t = $('#toast');
+    function hide() { t.hidden = true; document.body.classList.remove('has-toast'); }
+    t.onclick = hide;
+    t.title = 'Click to dismiss';
     t.textContent = message;
     t.className = tone || 'info';
     t.hidden = false;
+    document.body.classList.add('has-toast');
     clearTimeout(toastTimer);
-    toastTimer = setTimeout(function () { t.hidden = true; }, tone === 'error' ? 9000 : 4000);
+    toastTimer = setTimeout(hide, tone === 'error' ? 9000 : 4000);
   }
 
   function statusClass(status) { return 'status status-' + status; }
-
-  var STATUS_TEXT = {
-    routed: 'awaiting acceptance', posted: 'awaiting acceptance', reassigned: 'reassigned', escalated: 'escalated',
-    accepted: 'accepted', rejected: 'rejected', completed: 'completed', withdrawn: 'withdrawn',
-  };
 
   // ---------------------------------------------------------------------------------------------
   // Routing (hash)
@@ -157,6 +171,8 @@
       var dt = $('#demo-transition');
       b.transitions.forEach(function (t) { dt.appendChild(el('option', { value: t.id, text: t.name })); });
       $('#filter').value = state.filter;
+      $('#zone').value = state.zoneMode;
+      renderZone();
       bind();
       tick();
       setInterval(updateCountdowns, 1000);
@@ -179,6 +195,12 @@
       localStorage.setItem('baton.actor', state.actor);
       writeHash();
       refreshDetail(true);
+    });
+    $('#zone').addEventListener('change', function (e) {
+      state.zoneMode = e.target.value === 'organization' ? 'organization' : 'person';
+      localStorage.setItem('baton.zone', state.zoneMode);
+      renderZone();
+      if (state.detail) renderDetail(state.detail);
     });
     $('#filter').addEventListener('change', function (e) {
       state.filter = e.target.value;
@@ -277,7 +299,7 @@
       var li = el('li', { 'data-id': h.id, class: h.id === state.selected ? 'selected' : '', tabindex: '0', onclick: function () { select(h.id); }, onkeydown: function (e) { if (e.key === 'Enter') select(h.id); } }, [
         el('div', { class: 'li-top' }, [
           el('span', { class: 'li-id', text: '#' + h.id }),
-          el('span', { class: statusClass(h.status), text: STATUS_TEXT[h.status] + (h.escalationLevel ? ' L' + h.escalationLevel : '') }),
+          el('span', { class: statusClass(h.status), text: h.statusLabel + (h.escalationLevel ? ' (step ' + h.escalationLevel + ')' : '') }),
           h.demo ? el('span', { class: 'badge', text: 'demo' }) : null,
         ]),
         el('div', { class: 'li-account', text: h.account }),
@@ -313,10 +335,11 @@
     $('#d-title').textContent = '#' + v.id + ' ' + v.transitionName + ' · ' + v.account.name;
     var meta = $('#d-meta');
     meta.textContent = '';
-    meta.appendChild(el('span', { class: statusClass(v.status), text: STATUS_TEXT[v.status] + (v.escalationLevel ? ' (level ' + v.escalationLevel + ')' : '') }));
+    meta.appendChild(el('span', { class: statusClass(v.status), text: d.statusLabel + (v.escalationLevel ? ' (escalation step ' + v.escalationLevel + ')' : '') }));
     if (d.demo) meta.appendChild(el('span', { class: 'badge', text: 'demo SLA' }));
-    meta.appendChild(el('span', { text: 'Owner ' + v.owner.name + ' · from ' + v.from.name + ' · v' + v.version }));
+    meta.appendChild(el('span', { text: 'Owner ' + v.owner.name + ' · from ' + v.from.name + ' · version ' + v.version }));
     if (v.slaDueAt) meta.appendChild(el('span', { class: 'due', 'data-due': v.slaDueAt, 'data-prefix': (v.status === 'accepted' ? 'first touch due ' : 'accept due '), text: '' }));
+    renderZone();
     renderRoles(d);
     renderActBar(d);
     renderSlack(d);
@@ -390,6 +413,8 @@
     act({ action: a });
   }
 
+  var DONE = { accept: 'accepted', reject: 'rejected', reassign: 'reassigned', touch: 'logged the first touch on', complete: 'completed', snooze: 'snoozed the reminders of', withdraw: 'withdrew' };
+
   /** One core call (service.act), as the picked person. */
   function act(body) {
     if (!state.detail) return Promise.resolve(false);
@@ -399,7 +424,7 @@
     var who = state.people.get(state.actor);
     return request('POST', '/handoffs/' + id + '/actions', payload)
       .then(function (r) {
-        toast((who ? who.name : state.actor) + ': ' + body.action + ' done, #' + id + ' is now ' + STATUS_TEXT[r.handoff.status] + '.', 'good');
+        toast((who ? who.name : state.actor) + ' ' + (DONE[body.action] || body.action) + ' #' + id + ': it is now ' + r.handoff.statusLabel.toLowerCase() + '.', 'good');
         return Promise.all([refreshDetail(true), refreshList(true)]).then(function () { return true; });
       })
       .catch(function (e) {
@@ -418,7 +443,6 @@
     var root = $('#slack-card');
     root.innerHTML = d.slack.html; // built and escaped by the server (bots/console/slackHtml.ts)
     window.SlackDates.localize(root, zone());
-    $('#slack-zone').textContent = 'dates as ' + (d.viewer ? d.viewer.name : 'you') + ' sees them (' + zone() + ')';
   }
 
   function onSlackClick(e) {
@@ -517,10 +541,41 @@
     act(body);
   }
 
+  var DATE_TIME = /\{\{DATE\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ), SHORT\)\}\} \{\{TIME\(\1\)\}\}/g;
+  var DATE_ONLY = /\{\{DATE\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)(?:, (?:SHORT|LONG|COMPACT))?\)\}\}/g;
+  var TIME_ONLY = /\{\{TIME\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\)\}\}/g;
+
+  /**
+   * Teams formats {{DATE()}}/{{TIME()}} in each reader's device zone; the renderer would use this
+   * browser's. The console shows one zone per screen, so they are written out in it, in Teams'
+   * short style ("Mon, Dec 7, 2026 6:00 PM").
+   */
+  function inZone(card, tz) {
+    var dateFmt = new Intl.DateTimeFormat('en-US', { timeZone: tz, weekday: 'short', month: 'short', day: 'numeric', year: 'numeric' });
+    var timeFmt = new Intl.DateTimeFormat('en-US', { timeZone: tz, hour: 'numeric', minute: '2-digit' });
+    function text(s) {
+      return s
+        .replace(DATE_TIME, function (_, iso) { return dateFmt.format(new Date(iso)) + ' ' + timeFmt.format(new Date(iso)); })
+        .replace(DATE_ONLY, function (_, iso) { return dateFmt.format(new Date(iso)); })
+        .replace(TIME_ONLY, function (_, iso) { return timeFmt.format(new Date(iso)); });
+    }
+    function walk(x) {
+      if (typeof x === 'string') return text(x);
+      if (Array.isArray(x)) return x.map(walk);
+      if (x && typeof x === 'object') {
+        var out = {};
+        Object.keys(x).forEach(function (k) { out[k] = walk(x[k]); });
+        return out;
+      }
+      return x;
+    }
+    return walk(card);
+  }
+
   function renderTeams(d) {
     var host = $('#teams-card');
     var viewer = d.viewer ? d.viewer.name : 'nobody';
-    $('#teams-viewer').textContent = (d.teams.mode === 'details' ? 'details view' : 'the card') + ' as ' + viewer + ' sees it; Teams shows dates in the device\'s time zone (' + Intl.DateTimeFormat().resolvedOptions().timeZone + ' here)';
+    $('#teams-viewer').textContent = (d.teams.mode === 'details' ? 'details view' : 'the card') + ' as ' + viewer + ' sees it';
     if (!window.AdaptiveCards) {
       host.textContent = 'The Adaptive Cards renderer did not load (is the adaptivecards package installed?).';
       return;
@@ -530,7 +585,7 @@
     card.hostConfig = new AC.HostConfig(TEAMS_HOST);
     card.onExecuteAction = onTeamsAction;
     try {
-      card.parse(d.teams.card);
+      card.parse(inZone(d.teams.card, zone()));
       var rendered = card.render();
       host.textContent = '';
       if (rendered) host.appendChild(rendered);
@@ -542,47 +597,22 @@
   // ---------------------------------------------------------------------------------------------
   // Packet, timeline, timers
 
-  function display(v) {
-    if (Array.isArray(v)) return v.map(function (x) { return '• ' + display(x); }).join('\n');
-    if (typeof v === 'boolean') return v ? 'Yes' : 'No';
-    if (v === null || v === undefined) return '—';
-    if (typeof v === 'object') return JSON.stringify(v);
-    return String(v);
-  }
-
   function renderPacket(d) {
     var dl = $('#packet');
     dl.textContent = '';
-    var t = state.boot.transitions.find(function (x) { return x.id === d.view.transition; });
-    var labels = new Map((t ? t.packet : []).map(function (f) { return [f.key, f.label]; }));
-    var keys = (t ? t.packet.map(function (f) { return f.key; }) : []).concat(Object.keys(d.view.packet).filter(function (k) { return !labels.has(k); }));
-    keys.forEach(function (k) {
-      if (!(k in d.view.packet)) return;
-      dl.appendChild(el('dt', { text: labels.get(k) || k }));
-      dl.appendChild(el('dd', { text: display(d.view.packet[k]) }));
+    d.packet.forEach(function (e) {
+      dl.appendChild(el('dt', { text: e.label }));
+      dl.appendChild(el('dd', { text: e.text }));
     });
-  }
-
-  function eventDetail(e) {
-    var bits = [];
-    if (e.fromStatus && e.toStatus && e.fromStatus !== e.toStatus) bits.push(e.fromStatus + ' → ' + e.toStatus);
-    if (e.owner && (e.type === 'reassigned' || e.type === 'routed')) bits.push('owner ' + e.owner.name);
-    if (e.reasonCode) bits.push('reason ' + e.reasonCode);
-    var data = e.data || {};
-    if (data.reason) bits.push(String(data.reason));
-    if (data.step) bits.push('step ' + data.step);
-    if (data.escalatedTo && data.escalatedTo.name) bits.push('told ' + data.escalatedTo.name);
-    if (data.platform) bits.push('on ' + data.platform);
-    return bits.join(' · ');
   }
 
   function renderTimeline(d) {
     var ol = $('#timeline');
     ol.textContent = '';
-    (d.view.events || []).forEach(function (e) {
+    d.timeline.forEach(function (e) {
       ol.appendChild(el('li', { class: 'ev ev-' + e.type }, [
-        el('div', {}, [el('time', { text: fmtTime(e.at) }), ' ', el('b', { text: e.type.replace(/_/g, ' ') }), e.actor ? ' by ' + e.actor.name : ' by Baton']),
-        eventDetail(e) ? el('div', { class: 'muted', text: eventDetail(e) }) : null,
+        el('div', {}, [el('time', { datetime: e.at, text: fmtTime(e.at) }), ' ', el('b', { text: e.what }), ' by ' + e.by]),
+        e.detail ? el('div', { class: 'muted', text: e.detail }) : null,
         e.note ? el('div', { class: 'note', text: '“' + e.note + '”' }) : null,
       ]));
     });
@@ -599,10 +629,12 @@
     $('#timers-empty').hidden = d.timers.length > 0;
     $('#timers-empty').textContent = 'No timers pending.';
     d.timers.forEach(function (t) {
-      tbody.appendChild(el('tr', {}, [
-        el('td', { text: t.step || t.key }),
-        el('td', { text: fmtTime(t.runAt) }),
-        el('td', {}, [t.runAt ? el('span', { 'data-due': t.runAt, 'data-prefix': ' ', text: '' }) : 'ran', t.lockedAt ? ' (running)' : '', t.failCount ? ' · ' + t.failCount + ' failures' : '']),
+      tbody.appendChild(el('tr', { 'data-step': t.step || '' }, [
+        el('td', { text: t.label }),
+        el('td', {}, [
+          el('time', { datetime: t.runAt || '', text: fmtTime(t.runAt) }),
+          el('div', { class: 'muted' }, [t.runAt ? el('span', { 'data-due': t.runAt, 'data-prefix': ' ', text: '' }) : 'ran', t.lockedAt ? ' (running)' : '', t.failCount ? ' · ' + t.failCount + (t.failCount === 1 ? ' failure' : ' failures') : '']),
+        ]),
       ]));
     });
   }

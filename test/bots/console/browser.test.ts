@@ -72,7 +72,13 @@ describe('the console in Chromium', () => {
     await expect(page.locator('#d-roles').innerText()).resolves.toContain('the owner');
     // The list shows it, and the page names the pending SLA timers from the jobs port.
     await expect(page.locator(`#handoff-list li[data-id="${h.id}"]`).innerText()).resolves.toMatch(/awaiting acceptance/i);
-    await page.locator('#timers tbody tr', { hasText: 'accept:escalate:1' }).waitFor();
+    // In words, not step ids (accept:nudge:0.8, accept:escalate:1), and every time in one labelled zone.
+    await page.locator('#timers tbody tr', { hasText: 'the accept SLA breached: escalation step 1' }).waitFor();
+    await expect(page.locator('#timers tbody').innerText()).resolves.toContain('nudge at 80 % of the accept SLA');
+    await expect(page.locator('#timers tbody').innerText()).resolves.not.toMatch(/accept:(nudge|escalate)/);
+    const owner = baton.playbook.people.find((p) => p.id === h.ownerId)!;
+    await expect(page.locator('#zone-note').innerText()).resolves.toBe(`Times in ${owner.timeZone} — ${h.ownerName}'s zone`);
+    await expect(teams().innerText()).resolves.not.toContain('{{');
 
     await slack().locator('button[data-action-id="handoff_accept"]').click();
 
@@ -90,7 +96,12 @@ describe('the console in Chromium', () => {
     await expect(teams().locator('button', { hasText: 'Log first touch' }).count()).resolves.toBe(1);
     // The timeline shows the audit event, and the new phase's timers replaced the old ones.
     await page.locator('#timeline li', { hasText: `accepted by ${h.ownerName}` }).waitFor();
-    await page.locator('#timers tbody tr', { hasText: 'first_touch:' }).first().waitFor();
+    await page.locator('#timers tbody tr', { hasText: 'of the first-touch SLA' }).first().waitFor();
+    await expect(page.locator('#timeline').innerText()).resolves.toContain('Awaiting acceptance → Accepted');
+    // The switch: the playbook's zone for the whole screen.
+    await page.locator('#zone').selectOption('organization');
+    await expect(page.locator('#zone-note').innerText()).resolves.toBe(`Times in ${baton.playbook.organization.timeZone} — the playbook's zone (${baton.playbook.organization.name})`);
+    await page.locator('#zone').selectOption('person');
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.locator('#d-title').scrollIntoViewIfNeeded();
@@ -137,6 +148,51 @@ describe('the console in Chromium', () => {
     await page.locator('#toast.error').waitFor();
     await expect(page.locator('#toast').innerText()).resolves.toContain(`${h.ownerName} (owner)`);
     expect((await baton.service.get(h.id)).status).toBe('routed');
+  });
+
+  it('fits at 1280 and 390 px: the timers table stays inside its panel and a toast covers nothing', async () => {
+    const h = await newHandoff('sdr_to_ae', 'Northwind Logistics');
+    // Reassigned with a reason, so both cards carry the reassign line.
+    const moved = await baton.api('POST', `/api/handoffs/${h.id}/actions`, { action: 'reassign', actor: h.ownerId, to: 'queue', note: 'Out of office until Monday' });
+    expect(moved.status).toBe(200);
+    const stranger = baton.playbook.people.find((p) => p.teamId === 'support' && p.active && !baton.service.directory.isAdmin(p.id))!;
+    mkdirSync(ARTIFACTS, { recursive: true });
+    type Box = { x: number; y: number; width: number; height: number } | null;
+    const measured: { width: number; table: { scrollWidth: number; containerWidth: number }; toastBox: Box; titleBox: Box }[] = [];
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${baton.url}/console#/handoff/${h.id}?as=${stranger.id}`);
+      await page.reload();
+      await page.locator('#timers tbody tr').first().waitFor();
+      // A toast: the stranger's click on the shared Slack card is refused.
+      await slack().locator('button[data-action-id="handoff_accept"]').click();
+      await page.locator('#toast.error').waitFor();
+      await page.locator('#d-title').scrollIntoViewIfNeeded();
+      // The console's own words carry no ids or enum values (step ids, status or transition keys).
+      for (const part of ['#handoff-list', '#d-meta', '#d-roles', '#zone-note', '#act-bar', '#timeline', '#timers']) {
+        const text = await page.locator(part).innerText();
+        expect({ part, ids: text.match(/\b[a-z]+(?:_[a-z]+)+\b|\b[a-z_]+:[a-z_]+:\S+/g) }).toEqual({ part, ids: null });
+      }
+      const file = join(ARTIFACTS, `console-${width}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      expect(existsSync(file)).toBe(true);
+
+      const table = await page.locator('#timers').evaluate((t) => ({ scrollWidth: t.scrollWidth, containerWidth: t.parentElement!.clientWidth }));
+      const toastBox = await page.locator('#toast').boundingBox();
+      const titleBox = await page.locator('#d-title').boundingBox();
+      measured.push({ width, table, toastBox, titleBox });
+    }
+    await page.setViewportSize({ width: 1500, height: 1100 });
+    // Checked after both screenshots are taken, so a failure still leaves both in the artefacts.
+    for (const m of measured) {
+      expect({ width: m.width, fits: m.table.scrollWidth <= m.table.containerWidth }).toEqual({ width: m.width, fits: true });
+      expect(m.toastBox).not.toBeNull();
+      expect(m.titleBox).not.toBeNull();
+      const t = m.toastBox!;
+      const h1 = m.titleBox!;
+      const intersects = t.x < h1.x + h1.width && h1.x < t.x + t.width && t.y < h1.y + h1.height && h1.y < t.y + t.height;
+      expect({ width: m.width, toastCoversTitle: intersects }).toEqual({ width: m.width, toastCoversTitle: false });
+    }
   });
 
   it('Sign out ends the session: the page goes to the sign-in page and /console asks to sign in again', async () => {

@@ -427,6 +427,11 @@ describe('console switch', () => {
         expect(page.status).toBe(c.served ? 303 : 404);
         if (!c.served) expect(JSON.parse(page.body).error.code).toBe('not_found');
         expect((await raw(baton.port, 'GET', '/console/login')).status).toBe(c.served ? 200 : 404);
+        // `/` points a browser to the console when it is served; otherwise it keeps the JSON 404.
+        const root = await raw(baton.port, 'GET', '/');
+        expect(root.status).toBe(c.served ? 302 : 404);
+        if (c.served) expect(root.headers.location).toBe('/console');
+        else expect(JSON.parse(root.body).error.code).toBe('not_found');
       } finally {
         await baton.stop();
       }
