@@ -19,7 +19,7 @@ import { slackMessageHtml } from './slackHtml.js';
 import type { Viewer } from '../../src/domain/policy.js';
 import { viewHandoffFor } from '../../src/access.js';
 import type { HandoffAffordances, ReassignCandidate, ViewerRole } from '../../src/domain/affordances.js';
-import { STATUS_LABEL } from '../../blocks/teams/format.js';
+import { STATUS_LABEL } from '../../blocks/statusText.js';
 import { packetEntries } from '../../blocks/packetText.js';
 import { parseStepId } from '../../src/sla/plan.js';
 import type { HandoffEventView } from '../../src/domain/view.js';
