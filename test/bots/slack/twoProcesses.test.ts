@@ -17,6 +17,9 @@ import { PlatformStore } from '../../../src/platformStore.js';
 import { PersonHandles } from '../../../src/personHandles.js';
 import { systemClock } from '../../../src/clock.js';
 import type { OutboxEvent } from '../../../src/events.js';
+import { DatabaseRateLimiter } from '../../../src/rateBuckets.js';
+import { slackChannelLimits, type RateLimiter } from '../../../src/rateLimit.js';
+import { RetryAfterError } from '../../../src/retry.js';
 import { openDatabase, type Database } from '../../../src/store/database.js';
 import { freshDatabase, silentLog, type TestDatabase } from '../../helpers/baton.js';
 import { BOT_TOKEN, exampleOf, startSlackHarness, type SlackHarness } from './helpers.js';
@@ -40,10 +43,10 @@ afterAll(async () => {
 });
 
 /** One Baton process's Slack gateway, on its own connection to the shared database. */
-function gatewayOn(db: Database): SlackGateway {
+function gatewayOn(db: Database, pacer: RateLimiter = new ChannelPacer(10)): SlackGateway {
   const client = gatewayClient(BOT_TOKEN, { apiUrl: h.fake.apiUrl, timeoutMs: 2000, logger: boltLogger(silentLog) });
   const users = new SlackUserMapper(h.baton.service.directory, client, { ttlMs: 60_000, handles: new PersonHandles(db, systemClock), workspace: async () => h.fake.teamId });
-  return new SlackGateway({ service: h.baton.service, store: new PlatformStore(db, systemClock), client, users, pacer: new ChannelPacer(10), clock: systemClock, log: silentLog });
+  return new SlackGateway({ service: h.baton.service, store: new PlatformStore(db, systemClock), client, users, pacer, clock: systemClock, log: silentLog });
 }
 
 async function intake(): Promise<number> {
@@ -93,4 +96,22 @@ it('`nudged` and `escalated` of one handoff delivered by two processes at once: 
     // The reminder in Amelia's DM; the escalation in the channel and in Oliver's DM.
     expect(h.fake.noticesFor(id)).toHaveLength(3);
   }
+});
+
+it("Slack's 429 to one process holds back the other's posts to that channel (pacing shared through the database)", async () => {
+  // What the adapter gets on PostgreSQL (rateLimiterFor); built directly so PGlite runs it too.
+  const sharedPacer = (db: Database) => new DatabaseRateLimiter(db, 'slack', slackChannelLimits(10));
+  const [one, two] = [await intake(), await intake()];
+  const [routedOne] = await eventsOf(one, 'handoff.routed');
+  const [routedTwo] = await eventsOf(two, 'handoff.routed');
+  h.fake.inject({ kind: 'ratelimit', retryAfterSec: 30 }, { method: 'chat.postMessage', times: 1 });
+  const refused = await gatewayOn(h.baton.db, sharedPacer(h.baton.db)).handle(routedOne!).catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(RetryAfterError);
+  const postsBefore = h.fake.callsTo('chat.postMessage').filter((c) => c.args.channel === SDR_CHANNEL).length;
+  const heldBack = await gatewayOn(second, sharedPacer(second)).handle(routedTwo!).catch((e: unknown) => e);
+  expect(heldBack).toBeInstanceOf(RetryAfterError);
+  expect((heldBack as RetryAfterError).retryAfterMs).toBeGreaterThan(25_000);
+  // The other process did not call Slack in that channel at all.
+  expect(h.fake.callsTo('chat.postMessage').filter((c) => c.args.channel === SDR_CHANNEL).length).toBe(postsBefore);
+  expect(h.fake.cardsFor(two).filter((c) => c.channel === SDR_CHANNEL)).toHaveLength(0);
 });
