@@ -8,8 +8,10 @@
  * - `handoff.reassigned`: also DMs the new owner the card. `nudged` / `escalated`: reminders to the
  *   owner, and escalations in the team channel and to the escalation target.
  *
- * Exactly once, despite crashes and ambiguous failures: before each post the intended location is
- * recorded (message id null). A retry that finds such an intent looks for the message in Slack
+ * Exactly once, despite crashes, ambiguous failures and several processes delivering at once: each
+ * post is claimed first (a card_ref row, message id null, claimed until a deadline); only the process
+ * that wins the claim posts, and the others use its message once it is recorded. A claim taken over
+ * from an attempt that may have posted (it died, or lost the answer) looks for the message in Slack
  * (every message carries `metadata` naming the handoff and what it is) before posting again.
  */
 import { WebAPIPlatformError, WebAPIRateLimitedError, type WebClient } from '@slack/web-api';
