@@ -17,6 +17,12 @@ export interface CardLocation {
   messageId: string | null;
 }
 
+/** What names one post's location: a card row's unique key. */
+export type CardKey = Pick<CardLocation, 'handoffId' | 'platform' | 'kind' | 'conversationId'>;
+
+/** The outcome of claimCard: won (post it), or lost (someone posted it, or is posting it until claimedUntil). */
+export type CardClaim = { won: true; takenOver: boolean; until: Date } | { won: false; messageId: string | null; claimedUntil: Date | null };
+
 export class PlatformStore {
   constructor(
     private readonly db: Database,
@@ -28,7 +34,44 @@ export class PlatformStore {
     return rows.map((r) => ({ handoffId: r.handoffId, platform: r.platform, kind: r.kind, conversationId: r.conversationId, messageId: r.messageId }));
   }
 
-  /** Records (or updates) where a card lives. Call with messageId null before posting, then with the id after. */
+  /** One location's row, fresh from the database (undefined when nothing was claimed there). */
+  async card(loc: CardKey): Promise<CardLocation & { claimedUntil: Date | null } | undefined> {
+    const r = await this.db.prisma.cardRef.findUnique({ where: { handoffId_platform_kind_conversationId: loc } });
+    return r ? { handoffId: r.handoffId, platform: r.platform, kind: r.kind, conversationId: r.conversationId, messageId: r.messageId, claimedUntil: r.claimedUntil } : undefined;
+  }
+
+  /**
+   * Claims the post at a location, in one statement: the first claim inserts the row; a later one
+   * takes it over only while nothing is recorded there and no other claim holds it (released, or
+   * past its `holdMs`). Of several processes claiming at once, exactly one wins; only the winner
+   * may post. `takenOver`: an earlier attempt held it, and may have posted before it died.
+   */
+  async claimCard(loc: CardKey, holdMs: number): Promise<CardClaim> {
+    const now = this.clock.now();
+    const until = new Date(now.getTime() + holdMs);
+    const won = await this.db.prisma.$queryRaw<{ inserted: boolean }[]>`
+      INSERT INTO card_ref (handoff_id, platform, kind, conversation_id, message_id, claimed_until, created_at, updated_at)
+      VALUES (${loc.handoffId}, ${loc.platform}, ${loc.kind}, ${loc.conversationId}, NULL, ${until}, ${now}, ${now})
+      ON CONFLICT (handoff_id, platform, kind, conversation_id) DO UPDATE SET claimed_until = EXCLUDED.claimed_until, updated_at = EXCLUDED.updated_at
+        WHERE card_ref.message_id IS NULL AND (card_ref.claimed_until IS NULL OR card_ref.claimed_until <= ${now})
+      RETURNING (xmax = 0) AS inserted`;
+    if (won[0]) return { won: true, takenOver: !won[0].inserted, until };
+    const row = await this.card(loc);
+    return { won: false, messageId: row?.messageId ?? null, claimedUntil: row?.claimedUntil ?? null };
+  }
+
+  /** A claimed post failed: let the next attempt (any process's) take it over at once. */
+  async releaseCard(loc: CardKey, until: Date): Promise<void> {
+    await this.db.prisma.$executeRaw`
+      UPDATE card_ref SET claimed_until = NULL, updated_at = ${new Date()}
+      WHERE handoff_id = ${loc.handoffId} AND platform = ${loc.platform} AND kind = ${loc.kind} AND conversation_id = ${loc.conversationId}
+        AND message_id IS NULL AND claimed_until = ${until}`;
+  }
+
+  /**
+   * Records (or updates) where a card lives. Call with messageId null before posting (or claim it,
+   * claimCard), then with the id after; recording the id ends any claim.
+   */
   async saveCard(card: CardLocation): Promise<void> {
     // One statement either way (Prisma's upsert with nothing to update is a SELECT, then an INSERT).
     // updated_at is set by the client, as Prisma's @updatedAt does.
@@ -37,7 +80,7 @@ export class PlatformStore {
       await this.db.prisma.$executeRaw`
         INSERT INTO card_ref (handoff_id, platform, kind, conversation_id, message_id, created_at, updated_at)
         VALUES (${card.handoffId}, ${card.platform}, ${card.kind}, ${card.conversationId}, ${card.messageId}, ${now}, ${now})
-        ON CONFLICT (handoff_id, platform, kind, conversation_id) DO UPDATE SET message_id = EXCLUDED.message_id, updated_at = EXCLUDED.updated_at`;
+        ON CONFLICT (handoff_id, platform, kind, conversation_id) DO UPDATE SET message_id = EXCLUDED.message_id, claimed_until = NULL, updated_at = EXCLUDED.updated_at`;
     } else {
       await this.db.prisma.$executeRaw`
         INSERT INTO card_ref (handoff_id, platform, kind, conversation_id, message_id, created_at, updated_at)

@@ -27,7 +27,17 @@ interface BucketState {
   at: number;
 }
 
-export class KeyedRateLimiter {
+/**
+ * What an adapter paces a platform's calls with: `slot` waits for a key's next call (or refuses
+ * with RetryAfterError while the key is blocked), `block` holds a key back after a 429.
+ */
+export interface RateLimiter {
+  slot(key: string): Promise<void>;
+  block(key: string, ms: number): void | Promise<void>;
+}
+
+/** The buckets in this process's memory: right for one process (PGlite). */
+export class KeyedRateLimiter implements RateLimiter {
   private readonly keys = new Map<string, BucketState[]>();
   private readonly blockedUntil = new Map<string, number>();
 

@@ -9,10 +9,12 @@ import type { Logger } from '../../src/logger.js';
 import { NonRetriableError } from '../../src/retry.js';
 import { boltLogger } from './logger.js';
 import { BatonSlackReceiver, SLACK_EVENTS_PATH } from './receiver.js';
-import { ChannelPacer, gatewayClient, interactiveClientOptions, normaliseApiUrl, toDeliveryError } from './api.js';
+import { gatewayClient, interactiveClientOptions, normaliseApiUrl, toDeliveryError } from './api.js';
 import { SlackUserMapper } from './users.js';
 import { PersonHandles } from '../../src/personHandles.js';
 import { SLACK_PLATFORM, SlackGateway } from './gateway.js';
+import { rateLimiterFor } from '../../src/rateBuckets.js';
+import { slackChannelLimits } from '../../src/rateLimit.js';
 import { registerListeners } from './listeners.js';
 import { SlackDigestDelivery } from './digest.js';
 import type { SlackPluginOptions } from './options.js';
@@ -68,7 +70,10 @@ export function startSlackAdapter(slack: NonNullable<CoreContext['config']['slac
   registerListeners(app, { service, reports, store: platformStore, users, clock, log, servedWorkspace, inbox });
   let recovery: InboxRecovery | undefined;
 
-  const gateway = new SlackGateway({ service, store: platformStore, client, users, pacer: new ChannelPacer(options.postIntervalMs ?? 1000), clock, log });
+  // Per-channel pacing shared by every process on PostgreSQL (src/rateBuckets.ts); in memory on PGlite.
+  const pacer = rateLimiterFor(db, SLACK_PLATFORM, slackChannelLimits(options.postIntervalMs ?? 1000));
+  // A claim on a post outlasts one chat.postMessage (the client's timeout) and recording it.
+  const gateway = new SlackGateway({ service, store: platformStore, client, users, pacer, clock, log, claimMs: Math.max(30_000, 3 * timeoutMs) });
 
   return {
     name: 'slack',

@@ -8,14 +8,16 @@
  * - `handoff.reassigned`: also DMs the new owner the card. `nudged` / `escalated`: reminders to the
  *   owner, and escalations in the team channel and to the escalation target.
  *
- * Exactly once, despite crashes and ambiguous failures: before each post the intended location is
- * recorded (message id null). A retry that finds such an intent looks for the message in Slack
+ * Exactly once, despite crashes, ambiguous failures and several processes delivering at once: each
+ * post is claimed first (a card_ref row, message id null, claimed until a deadline); only the process
+ * that wins the claim posts, and the others use its message once it is recorded. A claim taken over
+ * from an attempt that may have posted (it died, or lost the answer) looks for the message in Slack
  * (every message carries `metadata` naming the handoff and what it is) before posting again.
  */
 import { WebAPIPlatformError, WebAPIRateLimitedError, type WebClient } from '@slack/web-api';
 import { HANDOFF_EVENT_TYPES, type OutboxConsumer, type OutboxEvent } from '../../src/events.js';
 import type { HandoffService } from '../../src/handoffs.js';
-import type { CardLocation, PlatformStore } from '../../src/platformStore.js';
+import type { CardKey, CardLocation, PlatformStore } from '../../src/platformStore.js';
 import type { Clock } from '../../src/clock.js';
 import type { Logger } from '../../src/logger.js';
 import type { HandoffView } from '../../src/domain/view.js';
@@ -24,7 +26,8 @@ import { NonRetriableError } from '../../src/retry.js';
 import type { SlackMessage } from '../../blocks/slack/card.js';
 import { SILENT_EVENTS, buildEscalationMessage, buildEventReply, buildNudgeMessage } from '../../blocks/slack/notices.js';
 import { blockKitProblems } from '../../blocks/slack/limits.js';
-import { ChannelPacer, toDeliveryError } from './api.js';
+import { toDeliveryError } from './api.js';
+import type { RateLimiter } from '../../src/rateLimit.js';
 import { channelCard } from './render.js';
 import { withAffordances } from '../../src/access.js';
 import { CHANNEL } from '../../src/domain/affordances.js';
@@ -66,10 +69,18 @@ export interface SlackGatewayDeps {
   store: PlatformStore;
   client: WebClient;
   users: SlackUserMapper;
-  pacer: ChannelPacer;
+  pacer: RateLimiter;
   clock: Clock;
   log: Logger;
+  /**
+   * How long a claim on a post holds before another attempt may take it over: longer than one
+   * chat.postMessage may take (the client's timeout) plus recording it. Default 30 s.
+   */
+  claimMs?: number;
 }
+
+/** How often an attempt that lost a claim looks for the winner's message. */
+const CLAIM_POLL_MS = 100;
 
 export class SlackGateway implements OutboxConsumer {
   readonly name = SLACK_PLATFORM;
@@ -77,7 +88,11 @@ export class SlackGateway implements OutboxConsumer {
   /** Locations whose last post failed in a way that proves Slack did not post it (429, an error answer). */
   private readonly provenNotPosted = new Set<string>();
 
-  constructor(private readonly deps: SlackGatewayDeps) {}
+  private readonly claimMs: number;
+
+  constructor(private readonly deps: SlackGatewayDeps) {
+    this.claimMs = deps.claimMs ?? 30_000;
+  }
 
   // `posted` is Baton's own note that the cards went out: it changes neither the card (the
   // version stays) nor the thread (a silent event), so there is nothing to deliver.
@@ -131,7 +146,7 @@ export class SlackGateway implements OutboxConsumer {
           try {
             await this.deps.client.chat.update({ channel: loc.conversationId, ts: loc.messageId!, text: card.text, blocks: card.blocks });
           } catch (err) {
-            throw this.failure(err, `chat.update in ${loc.conversationId}`, loc.conversationId);
+            throw await this.failure(err, `chat.update in ${loc.conversationId}`, loc.conversationId);
           }
         });
       }
@@ -169,7 +184,7 @@ export class SlackGateway implements OutboxConsumer {
     try {
       userId = await this.deps.users.slackIdFor(person);
     } catch (err) {
-      throw this.failure(err, 'users.lookupByEmail');
+      throw await this.failure(err, 'users.lookupByEmail');
     }
     if (!userId) return undefined;
     const known = this.dmChannels.get(userId);
@@ -181,7 +196,7 @@ export class SlackGateway implements OutboxConsumer {
       this.dmChannels.set(userId, id);
       return id;
     } catch (err) {
-      throw this.failure(err, `conversations.open with ${userId}`);
+      throw await this.failure(err, `conversations.open with ${userId}`);
     }
   }
 
@@ -251,34 +266,40 @@ export class SlackGateway implements OutboxConsumer {
   }
 
   /**
-   * Posts a message exactly once per (handoff, kind, channel): records the intent first, and on a
-   * retry looks the message up in Slack before posting again.
+   * Posts a message exactly once per (handoff, kind, channel), whichever process delivers it: waits
+   * for the channel's slot, then claims the post (src/platformStore.ts claimCard) — only the winner
+   * posts; a loser uses the winner's message once it is recorded. A claim taken over from an
+   * attempt that may have posted (it died, or its answer was lost) looks the message up in Slack first.
    */
   private async postOnce(spec: PostSpec, rows: CardLocation[]): Promise<{ ts: string; fresh: boolean }> {
     const { store } = this.deps;
     const key = `${spec.handoffId}|${spec.kind}|${spec.channel}`;
-    let row = rows.find((r) => r.kind === spec.kind && r.conversationId === spec.channel);
-    if (row?.messageId) return { ts: row.messageId, fresh: false };
-    if (row) {
-      if (!this.provenNotPosted.has(key)) {
-        const found = await this.findPosted(spec);
-        if (found) {
-          row.messageId = found;
-          await store.saveCard(row);
-          this.deps.log.info({ handoffId: spec.handoffId, kind: spec.kind, channel: spec.channel }, 'Slack: found the message an earlier attempt posted; not posting it again');
-          return { ts: found, fresh: false };
-        }
-      }
-    } else {
-      row = { handoffId: spec.handoffId, platform: SLACK_PLATFORM, kind: spec.kind, conversationId: spec.channel, messageId: null };
-      await store.saveCard(row);
-      rows.push(row);
+    const loc = { handoffId: spec.handoffId, platform: SLACK_PLATFORM, kind: spec.kind, conversationId: spec.channel };
+    const known = rows.find((r) => r.kind === spec.kind && r.conversationId === spec.channel);
+    if (known?.messageId) return { ts: known.messageId, fresh: false };
+    const remember = (messageId: string | null): CardLocation => {
+      const row = rows.find((r) => r.kind === spec.kind && r.conversationId === spec.channel);
+      if (row) row.messageId = messageId;
+      else rows.push({ ...loc, messageId });
+      return row ?? rows[rows.length - 1]!;
+    };
+    // The wait comes before the claim, so a claim is held only while its post is in flight.
+    await this.deps.pacer.slot(spec.channel);
+    const claim = await this.claim(loc, spec);
+    if ('ts' in claim) {
+      remember(claim.ts);
+      return { ts: claim.ts, fresh: false };
     }
-    try {
-      await this.deps.pacer.slot(spec.channel);
-    } catch (err) {
-      this.provenNotPosted.add(key); // not even attempted: no need to search Slack next time
-      throw err;
+    if (claim.takenOver && !this.provenNotPosted.has(key)) {
+      const found = await this.findPosted(spec).catch(async (err: unknown) => {
+        await this.release(loc, claim.until);
+        throw err;
+      });
+      if (found) {
+        await store.saveCard(remember(found));
+        this.deps.log.info({ handoffId: spec.handoffId, kind: spec.kind, channel: spec.channel }, 'Slack: found the message an earlier attempt posted; not posting it again');
+        return { ts: found, fresh: false };
+      }
     }
     let ts: string | undefined;
     try {
@@ -296,13 +317,37 @@ export class SlackGateway implements OutboxConsumer {
       // A 429 or an error answer proves nothing was posted; a 5xx or a timeout proves nothing either way.
       if (err instanceof WebAPIRateLimitedError || err instanceof WebAPIPlatformError) this.provenNotPosted.add(key);
       else this.provenNotPosted.delete(key);
-      throw this.failure(err, `chat.postMessage in ${spec.channel}`, spec.channel);
+      await this.release(loc, claim.until);
+      throw await this.failure(err, `chat.postMessage in ${spec.channel}`, spec.channel);
     }
     this.provenNotPosted.delete(key);
     if (!ts) throw new Error('chat.postMessage returned no ts');
-    row.messageId = ts;
-    await store.saveCard(row);
+    await store.saveCard(remember(ts));
     return { ts, fresh: true };
+  }
+
+  /**
+   * Claims a post; while another attempt holds it, waits for that attempt's message (or for its
+   * claim to be released or to lapse, then claims again), at most one claim's lifetime.
+   */
+  private async claim(loc: CardKey, spec: PostSpec): Promise<{ ts: string } | { takenOver: boolean; until: Date }> {
+    const giveUpAt = Date.now() + this.claimMs;
+    for (;;) {
+      const c = await this.deps.store.claimCard(loc, this.claimMs);
+      if (c.won) return c;
+      if (c.messageId) return { ts: c.messageId };
+      if (Date.now() >= giveUpAt) throw new Error(`another Baton process is posting ${spec.kind} of handoff #${spec.handoffId} in ${spec.channel}; retrying later`);
+      await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
+    }
+  }
+
+  private async release(loc: CardKey, until: Date): Promise<void> {
+    try {
+      await this.deps.store.releaseCard(loc, until);
+    } catch (err) {
+      // The claim lapses by itself (claimMs); releasing it only spares the retry that wait.
+      this.deps.log.warn({ handoffId: loc.handoffId, kind: loc.kind, err: err instanceof Error ? err.message : String(err) }, 'Slack: could not release a post claim');
+    }
   }
 
   /** Finds a message an earlier attempt may have posted, by its metadata. */
@@ -329,7 +374,7 @@ export class SlackGateway implements OutboxConsumer {
         if (!cursor) return undefined;
       }
     } catch (err) {
-      const e = this.failure(err, `searching ${spec.channel} for an earlier post`);
+      const e = await this.failure(err, `searching ${spec.channel} for an earlier post`);
       if (!(e instanceof NonRetriableError)) throw e;
       // Without history access we cannot check; a possible duplicate beats a lost card.
       this.deps.log.warn({ handoffId: spec.handoffId, err: e.message }, 'Slack: could not check for an earlier post; posting');
@@ -337,9 +382,9 @@ export class SlackGateway implements OutboxConsumer {
     return undefined;
   }
 
-  /** Maps a Web API failure to the outbox's retry intent, and remembers a 429 for the channel posted to. */
-  private failure(err: unknown, what: string, channel?: string): Error {
-    if (channel && err instanceof WebAPIRateLimitedError) this.deps.pacer.block(channel, Math.max(1, err.retryAfter) * 1000);
+  /** Maps a Web API failure to the outbox's retry intent, and remembers a 429 for the channel posted to (for every process sharing the pacer). */
+  private async failure(err: unknown, what: string, channel?: string): Promise<Error> {
+    if (channel && err instanceof WebAPIRateLimitedError) await this.deps.pacer.block(channel, Math.max(1, err.retryAfter) * 1000);
     return toDeliveryError(err, what);
   }
 

@@ -18,7 +18,9 @@ import { MESSAGES_PATH } from './paths.js';
 import { MalformedError, UnauthorizedError } from '../../src/errors.js';
 import { BODY_LIMIT } from '../../src/api/server.js';
 import { botbuilderSettings, customLoginCredentials } from './settings.js';
-import { ConversationPacer, connectorHttpClient } from './transport.js';
+import { connectorHttpClient } from './transport.js';
+import { rateLimiterFor } from '../../src/rateBuckets.js';
+import { TEAMS_CONVERSATION_LIMITS } from '../../src/rateLimit.js';
 import { ConversationBook } from './conversations.js';
 import { TeamsIdentity } from './identity.js';
 import { ServedTenants } from './tenants.js';
@@ -47,7 +49,8 @@ const activityShape = z.looseObject({
 
 export function startTeamsAdapter(teams: NonNullable<CoreContext['config']['teams']>, { config, service, reports, platformStore, db, clock }: CoreContext, log: Logger): Plugin {
   const settings = botbuilderSettings(teams, config.env);
-  const pacer = new ConversationPacer();
+  // Shared by every process on PostgreSQL (src/rateBuckets.ts); in memory on PGlite.
+  const pacer = rateLimiterFor(db, 'teams', TEAMS_CONVERSATION_LIMITS);
   const auth = new ConfigurationBotFrameworkAuthentication(settings, customLoginCredentials(settings), undefined, undefined, {
     httpClient: connectorHttpClient({ pacer }),
   });

@@ -8,7 +8,7 @@
  *    to one conversation are paced here, whoever sends them, and a 429 holds the conversation back.
  */
 import type { ConnectorClientOptions } from 'botframework-connector';
-import { KeyedRateLimiter, TEAMS_CONVERSATION_LIMITS, type BucketSpec } from '../../src/rateLimit.js';
+import { KeyedRateLimiter, TEAMS_CONVERSATION_LIMITS, type BucketSpec, type RateLimiter } from '../../src/rateLimit.js';
 import { RetryAfterError } from '../../src/retry.js';
 
 type HttpClient = NonNullable<ConnectorClientOptions['httpClient']>;
@@ -52,7 +52,7 @@ export function conversationOf(path: string): string | undefined {
   return m ? decodeURIComponent(m[1]!).split(';')[0] : undefined;
 }
 
-export function connectorHttpClient(opts: { pacer: ConversationPacer; timeoutMs?: number }): HttpClient {
+export function connectorHttpClient(opts: { pacer: RateLimiter; timeoutMs?: number }): HttpClient {
   return {
     async sendRequest(resource: WebResource): Promise<CompatResponse> {
       const url = new URL(resource.url);
@@ -81,7 +81,7 @@ export function connectorHttpClient(opts: { pacer: ConversationPacer; timeoutMs?
       const bodyAsText = await res.text();
       if (!res.ok) {
         const after = retryAfterMs(res.headers.get('retry-after'));
-        if (res.status === 429 && conversation) opts.pacer.block(conversation, after ?? 1000);
+        if (res.status === 429 && conversation) await opts.pacer.block(conversation, after ?? 1000);
         throw new ConnectorHttpError(res.status, method, url.pathname, after, bodyAsText);
       }
       // Reuse the request's header collection type for the response (it is the SDK's own class).

@@ -43,6 +43,8 @@ export type Fault =
   | { kind: 'slow'; delayMs: number }
   /** Slack did the work but the answer got lost (a 500 after posting): the caller can't know. */
   | { kind: 'commitThenFail'; status: number }
+  /** Slack did the work and never answers: the caller is left waiting (then killed, in a crash test). */
+  | { kind: 'commitThenHang' }
   | { kind: 'error'; error: string };
 
 interface FaultRule {
@@ -193,6 +195,7 @@ export class FakeSlackApi {
 
     const rule = this.matchRule(method);
     let commitThenFail: number | undefined;
+    let commitThenHang = false;
     if (rule) {
       const f = rule.fault;
       if (f.kind === 'slow') await new Promise((r) => setTimeout(r, f.delayMs));
@@ -212,6 +215,7 @@ export class FakeSlackApi {
         rec.error = f.error;
         return send(res, 200, { ok: false, error: f.error });
       } else if (f.kind === 'commitThenFail') commitThenFail = f.status;
+      else if (f.kind === 'commitThenHang') commitThenHang = true;
     }
 
     const auth = req.headers.authorization ?? '';
@@ -228,6 +232,12 @@ export class FakeSlackApi {
     }
     rec.ok = answer.ok === true;
     if (!rec.ok) rec.error = String(answer.error);
+    if (commitThenHang) {
+      rec.status = 0;
+      rec.ok = false;
+      rec.error = 'committed_then_no_answer';
+      return; // the connection stays open until the caller goes away or the fake stops
+    }
     if (commitThenFail !== undefined) {
       rec.status = commitThenFail;
       rec.ok = false;

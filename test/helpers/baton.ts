@@ -18,6 +18,8 @@ export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
 export interface TestDatabase {
   db: Database;
+  /** PostgreSQL: the URL of this schema, for a second connection (another "process"); PGlite: undefined. */
+  url: string | undefined;
   drop(): Promise<void>;
 }
 
@@ -26,7 +28,7 @@ export async function freshDatabase(): Promise<TestDatabase> {
   const url = process.env.DATABASE_URL;
   if (!url) {
     const db = await openDatabase({ dataDir: 'memory://', url: undefined });
-    return { db, drop: () => db.close() };
+    return { db, url: undefined, drop: () => db.close() };
   }
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const u = new URL(url);
@@ -34,6 +36,7 @@ export async function freshDatabase(): Promise<TestDatabase> {
   const db = await openDatabase({ url: u.toString(), dataDir: '' });
   return {
     db,
+    url: u.toString(),
     async drop() {
       await db.close();
       const admin = new pg.Client({ connectionString: url });

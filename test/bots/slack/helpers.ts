@@ -8,6 +8,7 @@ import { createSlackPlugin, type SlackPluginOptions } from '../../../bots/slack/
 import { FakeSlackApi } from '../../fakes/slackApi.js';
 import { defaultPlaybook, startTestBaton, type TestBaton } from '../../helpers/baton.js';
 import type { Playbook } from '../../../src/playbook/schema.js';
+import type { Database } from '../../../src/store/database.js';
 
 export const SIGNING_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 export const BOT_TOKEN = 'xoxb-1234-5678-fake-token';
@@ -20,7 +21,7 @@ export interface SlackHarness {
 }
 
 /** A fake Slack, then a real Baton with the Slack plugin pointed at it. */
-export async function startSlackHarness(opts: { plugin?: SlackPluginOptions; playbook?: Playbook; env?: Record<string, string> } = {}): Promise<SlackHarness> {
+export async function startSlackHarness(opts: { plugin?: SlackPluginOptions; playbook?: Playbook; env?: Record<string, string>; db?: Database } = {}): Promise<SlackHarness> {
   const playbook = opts.playbook ?? (await defaultPlaybook());
   const fake = await new FakeSlackApi({
     token: BOT_TOKEN,
@@ -30,6 +31,7 @@ export async function startSlackHarness(opts: { plugin?: SlackPluginOptions; pla
   try {
     baton = await startTestBaton({
       playbook,
+      ...(opts.db ? { db: opts.db } : {}),
       plugins: [createSlackPlugin({ postIntervalMs: 10, requestTimeoutMs: 2000, ...opts.plugin })],
       env: { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: fake.apiUrl, ...opts.env },
     });
