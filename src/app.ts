@@ -136,7 +136,7 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
     throw err;
   }
 
-  const outbox = new OutboxDispatcher(db.prisma, clock, log.child({ component: 'outbox' }), { pollMs: config.outboxPollMs });
+  const outbox = new OutboxDispatcher(db.prisma, clock, log.child({ component: 'outbox' }), { pollMs: config.outboxPollMs, leaseMs: config.deliveryLeaseMs });
   for (const c of opts.consumers ?? []) outbox.register(c);
   const metrics = new Metrics();
   const service = new HandoffService({
