@@ -108,7 +108,7 @@ export class OutboxDispatcher {
    * not counted) those claimed but not started, and records what was done. A survivor can then
    * claim them at once instead of waiting out the lease.
    */
-  async stop(): Promise<void> {
+  async stop(opts: { deadline?: number } = {}): Promise<void> {
     this.closed = true;
     const states = [...this.states.values()];
     for (const s of states) {
@@ -119,8 +119,16 @@ export class OutboxDispatcher {
     const waiting: HeldDelivery[] = [];
     for (const s of states) for (const lane of s.lanes.values()) waiting.push(...lane.queue.splice(0));
     await this.leases.release(waiting).catch((err: unknown) => this.log.warn({ err }, 'outbox: could not give back claimed deliveries; their lease runs out'));
-    for (const [name, s] of this.states) {
-      await this.idle(name).catch((err: unknown) => this.log.warn({ err, consumer: name }, 'outbox: could not record deliveries at stop; they run again after their lease'));
+    const finished = Promise.all(
+      [...this.states.keys()].map((name) => this.idle(name).catch((err: unknown) => this.log.warn({ err, consumer: name }, 'outbox: could not record deliveries at stop; they run again after their lease'))),
+    ).then(() => true);
+    const left = opts.deadline === undefined ? undefined : Math.max(0, opts.deadline - Date.now());
+    const inTime = left === undefined ? await finished : await Promise.race([finished, new Promise<false>((r) => setTimeout(() => r(false), left).unref?.())]);
+    if (!inTime) {
+      // Still waiting on a platform: leave those claims to run out (a survivor takes them over).
+      this.log.warn({}, 'outbox: stopped with deliveries still in hand; another process takes them over when their lease runs out');
+      this.leases.halt();
+      return;
     }
     await this.leases.stop();
   }
