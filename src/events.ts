@@ -39,9 +39,10 @@ export interface OutboxConsumer {
    * The lane an event is delivered in (src/outbox.ts): events of one lane go one at a time, in
    * commit order; different lanes run side by side, and a rate limit (429) pauses only its lane.
    * Give the destination, e.g. the channel the handoff's card lives in; all events of one handoff
-   * must map to one lane (their order). Without it, the consumer has a single lane.
+   * must map to one lane (their order). Without it, the consumer has a single lane. May look the
+   * destination up (it is asked once per claimed delivery); if it fails, the handoff is its own lane.
    */
-  laneOf?(event: OutboxEvent): string;
+  laneOf?(event: OutboxEvent): string | Promise<string>;
   /** Must be idempotent: a delivery can run again after a crash between handling and recording. */
   handle(event: OutboxEvent, attempt: number): Promise<void>;
 }

@@ -253,7 +253,7 @@ export class OutboxDispatcher {
     }
     const giveBack: HeldDelivery[] = [];
     for (const row of rows.sort((a, b) => (a.event_id < b.event_id ? -1 : 1))) {
-      const key = this.laneKey(consumer, s, row);
+      const key = await this.laneKey(consumer, s, row);
       const lane = this.lane(s, key);
       if (now.getTime() < lane.pausedUntil || lane.queue.length >= (this.opts.laneDepth ?? 20)) {
         s.handedBack.set(row.event_id, key);
@@ -269,11 +269,16 @@ export class OutboxDispatcher {
   }
 
   /** The consumer's lane for the event, except that a handoff already in a lane here stays in it (its order). */
-  private laneKey(consumer: OutboxConsumer, s: ConsumerState, row: ClaimedRow): string {
+  private async laneKey(consumer: OutboxConsumer, s: ConsumerState, row: ClaimedRow): Promise<string> {
     if (!consumer.laneOf) return WHOLE_CONSUMER;
     const sticky = row.handoff_id !== null ? s.laneOfHandoff.get(row.handoff_id) : undefined;
     if (sticky !== undefined && s.lanes.has(sticky)) return sticky;
-    return consumer.laneOf(toEvent(row));
+    try {
+      return await consumer.laneOf(toEvent(row));
+    } catch (err) {
+      this.log.warn({ err, consumer: consumer.name, eventId: String(row.event_id) }, 'outbox: could not tell the lane of a delivery; it runs in its handoff\'s own');
+      return `handoff:${row.handoff_id ?? `event:${row.event_id}`}`;
+    }
   }
 
   private lane(s: ConsumerState, key: string): Lane {
@@ -298,6 +303,7 @@ export class OutboxDispatcher {
   }
 
   private runLanes(name: string, s: ConsumerState): void {
+    if (this.closed) return; // stop() gives the queued rows back
     const limit = this.opts.concurrency ?? 8;
     let running = [...s.lanes.values()].filter((l) => l.running).length;
     for (const lane of s.lanes.values()) {
