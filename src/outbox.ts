@@ -345,19 +345,18 @@ export class OutboxDispatcher {
           const until = new Date(now.getTime() + Math.max(0, err.retryAfterMs));
           lane.pausedUntil = until.getTime();
           const waiting = [row, ...lane.queue.splice(0)];
-          await this.leases.postpone(waiting, until, row.event_id, message.slice(0, 2000));
+          await this.leases.postpone(waiting, until, row.event_id, message.slice(0, 2000)).catch((writeErr: unknown) => {
+            this.leases.unrecorded(name, waiting); // given back when the database answers again
+            throw writeErr;
+          });
           this.log.warn({ consumer: name, lane: lane.key || undefined, eventId: event.id, type: event.type, waiting: waiting.length, retryInMs: err.retryAfterMs, err: message }, 'outbox: rate limited; the lane waits');
           return;
         }
         const delay = backoff(row.attempts, err, this.opts.backoff ?? defaultBackoff);
-        await this.prisma.outboxDelivery.update({
-          where: { eventId_consumer: { eventId: row.event_id, consumer: name } },
-          data:
-            delay === null
-              ? { failedAt: now, lockedUntil: null, lastError: message.slice(0, 2000) }
-              : { availableAt: new Date(now.getTime() + delay), lockedUntil: null, lastError: message.slice(0, 2000) },
+        await this.leases.fail(row, delay === null ? { failedAt: now } : { availableAt: new Date(now.getTime() + delay) }, message.slice(0, 2000)).catch((writeErr: unknown) => {
+          this.leases.unrecorded(name, [row]); // given back when the database answers again
+          throw writeErr;
         });
-        this.leases.forget([row]);
         const logFn = delay === null ? this.log.error.bind(this.log) : this.log.warn.bind(this.log);
         logFn({ consumer: name, eventId: event.id, type: event.type, attempt: row.attempts, retryInMs: delay, err: message }, delay === null ? 'outbox delivery failed for good' : 'outbox delivery failed; retrying');
       }

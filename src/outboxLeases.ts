@@ -139,6 +139,20 @@ export class LeaseKeeper {
     await this.endClaims(rows, until, errorOn, message);
   }
 
+  /** Records a failed attempt: retried at `availableAt`, or given up (`failedAt`); only while the claim is still ours. */
+  async fail(row: ClaimedRow, outcome: { failedAt: Date } | { availableAt: Date }, message: string): Promise<void> {
+    const entry = this.held.get(keyOf(row));
+    if (this.halted || !entry) return;
+    const failedAt = 'failedAt' in outcome ? outcome.failedAt : null;
+    const availableAt = 'availableAt' in outcome ? outcome.availableAt : null;
+    await this.prisma.$executeRaw`
+      UPDATE outbox_delivery SET locked_until = NULL, last_error = ${message},
+        failed_at = COALESCE(${failedAt}::timestamptz, failed_at), available_at = COALESCE(${availableAt}::timestamptz, available_at)
+      WHERE consumer = ${row.consumer} AND event_id = ${row.event_id} AND locked_until = ${entry.until}
+        AND delivered_at IS NULL AND failed_at IS NULL`;
+    this.forget([row]);
+  }
+
   unrecorded(consumer: string, rows: ClaimedRow[]): void {
     this.pendingRelease.set(consumer, [...(this.pendingRelease.get(consumer) ?? []), ...rows]);
   }
