@@ -23,6 +23,8 @@ export type { Tx, OutboxEvent, OutboxConsumer } from './events.js';
 
 /** Longest a handled delivery waits to be recorded while other deliveries go on (see recordDelivered). */
 const RECORD_WITHIN_MS = 1000;
+/** Most rows one consumer keeps handed back (busy or paused lanes) before it stops claiming until they drain. */
+const MAX_HANDED_BACK = 5000;
 /** The lane of a consumer that does not say (laneOf): all its deliveries in one sequential lane. */
 const WHOLE_CONSUMER = '';
 
@@ -255,7 +257,8 @@ export class OutboxDispatcher {
     for (const row of rows.sort((a, b) => (a.event_id < b.event_id ? -1 : 1))) {
       const key = await this.laneKey(consumer, s, row);
       const lane = this.lane(s, key);
-      if (now.getTime() < lane.pausedUntil || lane.queue.length >= (this.opts.laneDepth ?? 20)) {
+      // (A consumer in one lane claims a batch only when its lane is idle: the whole batch is its.)
+      if (consumer.laneOf && (now.getTime() < lane.pausedUntil || lane.queue.length >= (this.opts.laneDepth ?? 20))) {
         s.handedBack.set(row.event_id, key);
         giveBack.push(row);
         continue;
@@ -265,7 +268,9 @@ export class OutboxDispatcher {
     }
     if (giveBack.length) await this.leases.release(giveBack);
     this.runLanes(name, s);
-    return { full: rows.length === limit && giveBack.length < rows.length };
+    // A full claim may have more behind it (handed-back rows are not claimed again, so this ends);
+    // past MAX_HANDED_BACK the lanes must drain first.
+    return { full: rows.length === limit && s.handedBack.size < MAX_HANDED_BACK };
   }
 
   /** The consumer's lane for the event, except that a handoff already in a lane here stays in it (its order). */
@@ -292,9 +297,15 @@ export class OutboxDispatcher {
 
   /** Lanes whose pause is over (or that emptied) may have their handed-back rows again. */
   private resumeLanes(s: ConsumerState, now: number): void {
-    for (const [id, key] of s.handedBack) {
+    // Only a lane that has gone idle takes rows back, and only its next laneDepth (the oldest): a
+    // busy lane's backlog is claimed a lane's worth at a time, never rescanned whole (that was
+    // quadratic in the backlog).
+    const byLane = new Map<string, bigint[]>();
+    for (const [id, key] of s.handedBack) byLane.set(key, [...(byLane.get(key) ?? []), id]);
+    for (const [key, ids] of byLane) {
       const lane = s.lanes.get(key);
-      if (!lane || (now >= lane.pausedUntil && lane.queue.length < (this.opts.laneDepth ?? 20))) s.handedBack.delete(id);
+      if (lane && (lane.running || lane.queue.length || now < lane.pausedUntil)) continue;
+      for (const id of ids.sort((a, b) => (a < b ? -1 : 1)).slice(0, this.opts.laneDepth ?? 20)) s.handedBack.delete(id);
     }
     for (const [key, lane] of s.lanes) {
       if (!lane.running && !lane.queue.length && now >= lane.pausedUntil) s.lanes.delete(key);
