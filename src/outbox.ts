@@ -246,7 +246,9 @@ export class OutboxDispatcher {
     // A consumer in one lane claims its next batch when the last is done, and nothing while it is
     // paused (each row would only be refused in turn).
     if (!consumer.laneOf && whole && (whole.running || whole.queue.length || now.getTime() < whole.pausedUntil)) return { full: false };
-    this.resumeLanes(s, now.getTime());
+    const readmitted = this.resumeLanes(s, now.getTime());
+    // Lanes with rows still handed back: a newer row of theirs waits behind those (commit order).
+    const backed = new Set(s.handedBack.values());
     const limit = this.opts.batchSize ?? 50;
     const rows = await this.leases.claim(name, limit, [...s.handedBack.keys()]);
     if (this.closed) {
@@ -258,8 +260,10 @@ export class OutboxDispatcher {
       const key = await this.laneKey(consumer, s, row);
       const lane = this.lane(s, key);
       // (A consumer in one lane claims a batch only when its lane is idle: the whole batch is its.)
-      if (consumer.laneOf && (now.getTime() < lane.pausedUntil || lane.queue.length >= (this.opts.laneDepth ?? 20))) {
+      const behind = backed.has(key) && !readmitted.has(row.event_id);
+      if (consumer.laneOf && (behind || now.getTime() < lane.pausedUntil || lane.queue.length >= (this.opts.laneDepth ?? 20))) {
         s.handedBack.set(row.event_id, key);
+        backed.add(key);
         giveBack.push(row);
         continue;
       }
@@ -296,7 +300,8 @@ export class OutboxDispatcher {
   }
 
   /** Lanes whose pause is over (or that emptied) may have their handed-back rows again. */
-  private resumeLanes(s: ConsumerState, now: number): void {
+  private resumeLanes(s: ConsumerState, now: number): Set<bigint> {
+    const readmitted = new Set<bigint>();
     // Only a lane that has gone idle takes rows back, and only its next laneDepth (the oldest): a
     // busy lane's backlog is claimed a lane's worth at a time, never rescanned whole (that was
     // quadratic in the backlog).
@@ -305,12 +310,16 @@ export class OutboxDispatcher {
     for (const [key, ids] of byLane) {
       const lane = s.lanes.get(key);
       if (lane && (lane.running || lane.queue.length || now < lane.pausedUntil)) continue;
-      for (const id of ids.sort((a, b) => (a < b ? -1 : 1)).slice(0, this.opts.laneDepth ?? 20)) s.handedBack.delete(id);
+      for (const id of ids.sort((a, b) => (a < b ? -1 : 1)).slice(0, this.opts.laneDepth ?? 20)) {
+        s.handedBack.delete(id);
+        readmitted.add(id);
+      }
     }
     for (const [key, lane] of s.lanes) {
       if (!lane.running && !lane.queue.length && now >= lane.pausedUntil) s.lanes.delete(key);
     }
     for (const [handoffId, key] of s.laneOfHandoff) if (!s.lanes.has(key)) s.laneOfHandoff.delete(handoffId);
+    return readmitted;
   }
 
   private runLanes(name: string, s: ConsumerState): void {

@@ -194,3 +194,22 @@ it('stop() lets the delivery in hand finish and gives back the ones claimed but 
     expect(r.attempts).toBe(0);
   }
 });
+
+it('a lane fuller than its depth hands the rest back and still delivers in commit order', async () => {
+  const ids = await intakes(9, 'Deep lane');
+  const idSet = new Set(ids);
+  laneOf = () => 'deep';
+  const seen: number[] = [];
+  handler = async (e) => {
+    if (!idSet.has(e.handoffId!)) return;
+    await sleep(20);
+    seen.push(e.handoffId!);
+  };
+  const d = dispatcher('one', { laneDepth: 2 });
+  d.start();
+  // Intakes while it works: new rows must wait behind the handed-back older ones.
+  const more = await intakes(3, 'Deep lane later');
+  for (const id of more) idSet.add(id);
+  await until('all delivered', () => [...idSet].every((id) => seen.includes(id)), 30_000, 20);
+  expect(seen).toEqual([...ids, ...more]);
+});
