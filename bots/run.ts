@@ -3,7 +3,7 @@
  * the console's sign-in link printed for the person at the terminal, and a start that fails
  * explained in one message. `npm start` (bots/main.ts) and `npm run demo` (scripts/demo.ts) run it.
  */
-import type { PluginFactory } from '../src/app.js';
+import type { Baton, PluginFactory } from '../src/app.js';
 import { createLogger, resolveLogFormat, type Logger } from '../src/logger.js';
 import { startBaton } from '../src/app.js';
 import { BatonError, StartupError } from '../src/errors.js';
@@ -61,14 +61,33 @@ export async function runBaton(config: Config, opts: RunOptions = {}): Promise<v
       : '';
     process.stdout.write(`\n    Baton console — open this link to sign in (it works once; ${another} makes another):\n\n        ${link}\n\n${elsewhere}`);
   }
+  exitOnSignals(baton, config, log);
+}
+
+/**
+ * SIGTERM (a rolling restart, `docker stop`, Kubernetes) or SIGINT: a graceful close (see
+ * Baton.close: readiness false at once, deliveries and job locks finished or given back) and exit
+ * 0; if that takes longer than BATON_SHUTDOWN_GRACE_MS, exit 1 anyway — whatever is still held
+ * is taken over by another instance when its lease or lock runs out.
+ */
+export function exitOnSignals(baton: Baton, config: Config, log: Logger): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
+    const force = setTimeout(() => {
+      log.warn({ graceMs: config.shutdownGraceMs }, 'shutdown took longer than its grace; exiting now');
+      process.exit(1);
+    }, config.shutdownGraceMs);
     force.unref();
-    await baton.close();
+    try {
+      await baton.close();
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+    log.info({ signal }, 'stopped');
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -58,7 +58,7 @@ export interface BatonOptions {
    * Tuning of the Agenda job scheduler (tests, benchmarks); defaults suit production. With `db`
    * on PostgreSQL, pass `databaseUrl` (of that database) so Agenda gets its own pool and NOTIFY.
    */
-  jobs?: Partial<Pick<JobSchedulerOptions, 'databaseUrl' | 'processEveryMs' | 'lockLifetimeMs' | 'concurrency' | 'lockLimit' | 'backoff' | 'instanceName'>>;
+  jobs?: Partial<Pick<JobSchedulerOptions, 'databaseUrl' | 'processEveryMs' | 'lockLifetimeMs' | 'concurrency' | 'lockLimit' | 'backoff' | 'instanceName' | 'stopTimeoutMs'>>;
   /** The HTTP server's timeouts (src/api/listen.ts); defaults suit production, tests shorten them. */
   http?: Partial<HttpTimeouts>;
 }
@@ -109,7 +109,14 @@ export interface Baton {
   sla: SlaEngine;
   playbook: Playbook;
   log: Logger;
+  /**
+   * Shuts down gracefully, within config.shutdownGraceMs: readiness goes false and new requests
+   * are refused (503) at once; deliveries in hand finish (those claimed but not started are given
+   * back), job locks are released (Agenda stop), in-flight requests end; then the database closes.
+   */
   close(): Promise<void>;
+  /** False from the moment close() is called (GET /readyz answers 503). */
+  readonly ready: boolean;
 }
 
 export async function startBaton(opts: BatonOptions): Promise<Baton> {
@@ -146,7 +153,7 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
     throw err;
   }
 
-  const outbox = new OutboxDispatcher(db.prisma, clock, log.child({ component: 'outbox' }), { pollMs: config.outboxPollMs });
+  const outbox = new OutboxDispatcher(db.prisma, clock, log.child({ component: 'outbox' }), { pollMs: config.outboxPollMs, leaseMs: config.deliveryLeaseMs });
   for (const c of opts.consumers ?? []) outbox.register(c);
   const metrics = new Metrics();
   const service = new HandoffService({
@@ -163,7 +170,9 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
   let jobs: JobScheduler;
   try {
     // With a database handed in, config.databaseUrl may name another one: only use it for ours.
-    jobs = await createJobScheduler({ db, databaseUrl: ownDb ? config.databaseUrl : undefined, log: log.child({ component: 'jobs' }), ...opts.jobs });
+    // Running handlers get most of the shutdown grace; the rest is for closing up.
+    const stopTimeoutMs = Math.floor(config.shutdownGraceMs * 0.6);
+    jobs = await createJobScheduler({ db, databaseUrl: ownDb ? config.databaseUrl : undefined, log: log.child({ component: 'jobs' }), stopTimeoutMs, ...opts.jobs });
   } catch (err) {
     if (ownDb) await db.close();
     lock?.release();
@@ -189,13 +198,24 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
     for (const c of plugin.consumers ?? []) outbox.register(c);
   }
 
+  let ready = true;
+  // First of the mounts: once shutting down, every request but the probes is refused, so the load
+  // balancer (which sees /readyz fail) retries it on another instance.
+  const refuseWhenShuttingDown = (app: Express) =>
+    app.use((_req, res, next) => {
+      if (ready) return next();
+      res.setHeader('connection', 'close');
+      res.setHeader('retry-after', '1');
+      res.status(503).json({ error: { code: 'shutting_down', message: 'Baton is shutting down; send this to another instance.' } });
+    });
   const mounts = [
+    refuseWhenShuttingDown,
     ...(opts.mounts ?? []),
     crmWebhooks({ config, service, clock, log }),
     subscriptionStatusRoute({ prisma: db.prisma, subscriptions: subscribed, apiToken }),
     ...plugins.flatMap((p) => (p.mount ? [p.mount.bind(p)] : [])),
   ];
-  const app = createHttpApp({ service, db, log: log.child({ component: 'http' }), apiToken, mounts, metrics });
+  const app = createHttpApp({ service, db, log: log.child({ component: 'http' }), apiToken, mounts, metrics, ready: () => ready });
   let server: Server;
   try {
     server = await listen(app, config.port, config.host, opts.http);
@@ -234,15 +254,30 @@ export async function startBaton(opts: BatonOptions): Promise<Baton> {
     digests,
     playbook,
     log,
+    get ready() {
+      return ready;
+    },
     close() {
       closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        ready = false;
+        const startedAt = Date.now();
+        // Deliveries may run for most of the grace; the rest is for the steps after them.
+        await Promise.all([outbox.stop({ deadline: startedAt + Math.floor(config.shutdownGraceMs * 0.6) }), jobs.stop()]);
         for (const p of plugins) await p.stop?.().catch((err: unknown) => log.warn({ err, plugin: p.name }, 'plugin failed to stop cleanly'));
-        await jobs.stop();
-        await outbox.stop();
+        // Requests already in progress may end (new ones were refused since the start of close).
+        await new Promise<void>((resolve) => {
+          const cut = setTimeout(() => {
+            server.closeAllConnections();
+            resolve();
+          }, Math.max(0, startedAt + Math.floor(config.shutdownGraceMs * 0.8) - Date.now()));
+          cut.unref();
+          server.close(() => {
+            clearTimeout(cut);
+            resolve();
+          });
+          server.closeIdleConnections();
+        });
+        server.closeAllConnections();
         await maintenance?.stop();
         if (ownDb) await db.close();
         lock?.release();

@@ -81,6 +81,13 @@ export const envSchema = z.object({
     .optional(),
   /** How often the outbox is polled for deliveries (ms). New events also wake it at once. */
   BATON_OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
+  /**
+   * How long a claimed delivery is held without renewal (ms). The holder renews it every third of
+   * this; a process that dies loses its deliveries to a survivor this long after its last renewal.
+   */
+  BATON_DELIVERY_LEASE_MS: z.coerce.number().int('must be a whole number').min(300, 'must be at least 300 ms').max(600_000).default(15_000),
+  /** On SIGTERM, the longest Baton takes to finish or give back what it holds before it exits (ms). */
+  BATON_SHUTDOWN_GRACE_MS: z.coerce.number().int('must be a whole number').min(0).max(600_000).default(10_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -98,6 +105,10 @@ export interface Config {
   production: boolean;
   publicUrl: string | undefined;
   outboxPollMs: number;
+  /** BATON_DELIVERY_LEASE_MS: the lease of a claimed outbox delivery (src/outboxLeases.ts). */
+  deliveryLeaseMs: number;
+  /** BATON_SHUTDOWN_GRACE_MS: how long a SIGTERM may take before the process exits anyway. */
+  shutdownGraceMs: number;
   slack: { botToken: string; signingSecret: string; appToken: string | undefined; apiUrl: string | undefined; teamId?: string | undefined } | undefined;
   teams:
     | {
@@ -156,6 +167,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     production: e.NODE_ENV === 'production',
     publicUrl: e.BATON_PUBLIC_URL,
     outboxPollMs: e.BATON_OUTBOX_POLL_MS,
+    deliveryLeaseMs: e.BATON_DELIVERY_LEASE_MS,
+    shutdownGraceMs: e.BATON_SHUTDOWN_GRACE_MS,
     slack: e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, apiUrl: e.SLACK_API_URL, teamId: e.SLACK_TEAM_ID } : undefined,
     teams: e.MICROSOFT_APP_ID
       ? {

@@ -29,12 +29,20 @@ export interface OutboxEvent {
   createdAt: Date;
 }
 
-/** Something the outbox delivers events to (src/outbox.ts runs one delivery lane per consumer). */
+/** Something the outbox delivers events to (src/outbox.ts delivers them in lanes, see laneOf). */
 export interface OutboxConsumer {
   /** Stable name, stored with each delivery row (e.g. "slack", "teams", "sla"). */
   readonly name: string;
   /** The event types it wants (others get no delivery row), declared against the union. */
   readonly subscribes: readonly EventType[];
+  /**
+   * The lane an event is delivered in (src/outbox.ts): events of one lane go one at a time, in
+   * commit order; different lanes run side by side, and a rate limit (429) pauses only its lane.
+   * Give the destination, e.g. the channel the handoff's card lives in; all events of one handoff
+   * must map to one lane (their order). Without it, the consumer has a single lane. May look the
+   * destination up (it is asked once per claimed delivery); if it fails, the handoff is its own lane.
+   */
+  laneOf?(event: OutboxEvent): string | Promise<string>;
   /** Must be idempotent: a delivery can run again after a crash between handling and recording. */
   handle(event: OutboxEvent, attempt: number): Promise<void>;
 }

@@ -28,6 +28,8 @@ export interface HttpDeps {
   mounts?: ((app: Express) => void)[];
   /** Request timing, and GET /metrics (Prometheus) behind the same bearer token as /api. */
   metrics?: Metrics;
+  /** False once the process is shutting down: /readyz answers 503 so the load balancer stops sending work. */
+  ready?: () => boolean;
 }
 
 export const BODY_LIMIT = '1mb';
@@ -44,6 +46,10 @@ export function createHttpApp(deps: HttpDeps): Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
+    if (deps.ready && !deps.ready()) {
+      res.status(503).json({ error: { code: 'shutting_down', message: 'Baton is shutting down; send work to another instance.' } });
+      return;
+    }
     const started = Date.now();
     try {
       await withTimeout(deps.db.sql.query('SELECT 1'), 2000);

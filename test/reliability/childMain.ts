@@ -11,6 +11,7 @@ import { startBaton } from '../../src/app.js';
 import { createSlackPlugin } from '../../bots/slack/plugin.js';
 import { platformPlugins } from '../../bots/platforms.js';
 import { slackPlugin } from '../../bots/slack/plugin.js';
+import { exitOnSignals } from '../../bots/run.js';
 
 const config = loadConfig();
 const log = createLogger(config.logLevel, undefined, { format: config.logFormat });
@@ -22,13 +23,4 @@ process.on('message', (m) => {
   (globalThis as { gc?: () => void }).gc?.();
   process.send?.({ memory: process.memoryUsage() });
 });
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'shutting down');
-  await baton.close();
-  process.exit(0);
-};
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
+exitOnSignals(baton, config, log);
