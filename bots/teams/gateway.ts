@@ -12,6 +12,7 @@
 import { CardFactory, type Attachment, type CloudAdapter, type ConversationParameters } from 'botbuilder';
 import type { ConnectorClient } from 'botframework-connector';
 import { HANDOFF_EVENT_TYPES, type OutboxConsumer, type OutboxEvent } from '../../src/events.js';
+import { TeamLanes } from '../../src/teamLanes.js';
 import type { HandoffService } from '../../src/handoffs.js';
 import type { HandoffView } from '../../src/domain/view.js';
 import type { PlatformStore, CardLocation } from '../../src/platformStore.js';
@@ -53,22 +54,10 @@ export class TeamsGateway implements OutboxConsumer {
 
   readonly subscribes = HANDOFF_EVENT_TYPES.filter((t) => !SILENT_EVENTS.has(t));
 
-  /** handoff id → its team, for laneOf (a reassign to another team leaves it in its lane: its order matters more). */
-  private readonly teamOfHandoff = new Map<number, string>();
-
-  /**
-   * One delivery lane per team (its channel; src/outbox.ts): a team whose channel is busy or rate
-   * limited does not hold back another team's cards and nudges.
-   */
-  async laneOf(event: OutboxEvent): Promise<string> {
-    if (event.handoffId === null) return 'no handoff';
-    let team = this.teamOfHandoff.get(event.handoffId);
-    if (team === undefined) {
-      team = (await this.deps.service.get(event.handoffId)).teamId;
-      if (this.teamOfHandoff.size >= 10_000) this.teamOfHandoff.delete(this.teamOfHandoff.keys().next().value!);
-      this.teamOfHandoff.set(event.handoffId, team);
-    }
-    return `team:${team}`;
+  /** One delivery lane per team (its channel): src/teamLanes.ts. */
+  private readonly lanes = new TeamLanes(async (id) => (await this.deps.service.get(id, { events: false })).teamId);
+  laneOf(event: OutboxEvent): Promise<string> {
+    return this.lanes.laneOf(event);
   }
 
   async handle(event: OutboxEvent, attempt: number): Promise<void> {
