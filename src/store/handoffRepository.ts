@@ -194,12 +194,16 @@ export class HandoffRepository {
         FROM found f
         WHERE x.id = f.id AND ((f.crm_id IS NULL AND ${crm}::text IS NOT NULL) OR (f.domain IS NULL AND ${domain}::text IS NOT NULL)
           OR f.segment IS DISTINCT FROM COALESCE(${segment}, f.segment) OR f.region IS DISTINCT FROM COALESCE(${region}, f.region))
+        RETURNING x.id
       ), created AS (
         INSERT INTO account (name, name_key, crm_id, domain, segment, region, created_at)
         SELECT ${a.name}, ${key}, ${crm}, ${domain}, ${segment}, ${region}, ${now} WHERE NOT EXISTS (SELECT 1 FROM found)
         ON CONFLICT DO NOTHING RETURNING id
       ), locks AS (
+        -- After the account's row is written (reading filled and created runs them first), as
+        -- before: account, then queues, the order every intake and reassign takes them in.
         SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(${[...opts.lockQueues]}::text[]) AS q(k)
+        WHERE (SELECT count(*) FROM filled) + (SELECT count(*) FROM created) >= 0
       )
       SELECT COALESCE((SELECT id FROM found), (SELECT id FROM created)) AS id,
         (SELECT o.person_id FROM account_owner o, found f WHERE o.account_id = f.id AND o.stage = ${opts.stage}) AS owner_id,

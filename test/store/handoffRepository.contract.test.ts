@@ -134,6 +134,82 @@ for (const backend of backends) {
       expect(await repo.accountOwners(accountId)).toEqual([{ stage, personId: ben, since: now, handoffId: id }]);
     });
 
+    it('intakeAccount reads the account owner at a stage in the same statement, and holds the named queue locks until commit', async () => {
+      const stage = pb.stages[0]!.id;
+      const first = await repo.transaction((tx) => repo.intakeAccount(tx, { name: 'Intake Co', domain: 'intake.example' }, { stage, lockQueues: [] }, now));
+      expect(first.ownerId).toBeNull();
+      const id = await repo.transaction((tx) => repo.create(tx, newHandoff(first.accountId)));
+      await repo.transaction((tx) => repo.setAccountOwner(tx, { accountId: first.accountId, stage, personId: ann, handoffId: id, since: now }));
+      // Found by domain, filled with the CRM id and segment, its owner read, all at once.
+      const again = await repo.transaction((tx) => repo.intakeAccount(tx, { name: 'Intake Company', domain: 'intake.example', crmId: 'crm-intake', segment: 'mid' }, { stage, lockQueues: [] }, now));
+      expect(again).toEqual({ accountId: first.accountId, ownerId: ann });
+      expect(await repo.transaction((tx) => repo.intakeAccount(tx, { name: 'x', crmId: 'crm-intake' }, { stage: null, lockQueues: [] }, now))).toEqual({ accountId: first.accountId, ownerId: null });
+      expect((await repo.findAccounts('crm-intake'))[0]).toMatchObject({ name: 'Intake Co', domain: 'intake.example', segment: 'mid' });
+      // Empty strings are no CRM id or domain: found by name, nothing filled.
+      expect((await repo.transaction((tx) => repo.intakeAccount(tx, { name: 'intake co', crmId: '', domain: '', segment: '' }, { stage: null, lockQueues: [] }, now))).accountId).toBe(first.accountId);
+      expect((await repo.findAccounts('crm-intake'))[0]).toMatchObject({ segment: 'mid' });
+
+      // The lock taken by intakeAccount is held until its transaction ends: another transaction
+      // asking for it waits (on PGlite, one connection, transactions run one at a time anyway).
+      const key = `contract:${backend.name}:intake-lock`;
+      const order: string[] = [];
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const holder = repo.transaction(async (tx) => {
+        await repo.intakeAccount(tx, { name: 'Lock Co' }, { stage: null, lockQueues: [key] }, now);
+        locked();
+        await held;
+        await repo.bumpQueue(tx, key, ann);
+        order.push('holder committed');
+      });
+      await isLocked;
+      const waiter = repo.transaction(async (tx) => {
+        const counts = await repo.lockedQueueCounts(tx, key);
+        order.push(`waiter read ${counts.get(ann) ?? 0}`);
+      });
+      release();
+      await Promise.all([holder, waiter]);
+      expect(order).toEqual(['holder committed', 'waiter read 1']);
+      expect(await repo.transaction((tx) => repo.queueCounts(tx, key))).toEqual(new Map([[ann, 1]]));
+    });
+
+    it('insertRouted writes the row, its audit events, its event with one delivery row per consumer and the queue pick, and returns the row as loadRow reads it', async () => {
+      const { accountId } = await repo.transaction((tx) => repo.intakeAccount(tx, { name: 'Routed AG', crmId: 'crm-routed' }, { stage: null, lockQueues: [] }, now));
+      const key = `contract:${backend.name}:routed`;
+      const insert = (extra: Partial<NewHandoff>, queuePick: { queueKey: string; personId: string } | null) =>
+        repo.transaction((tx) =>
+          repo.insertRouted(tx, {
+            handoff: newHandoff(accountId, extra),
+            audit: [
+              { version: 0, type: 'received', actorId: ann, at: now, toStatus: 'received', data: { source: 'api' } },
+              { version: 1, type: 'routed', actorId: null, at: now, fromStatus: 'received', toStatus: 'routed', ownerId: ben, data: { reason: 'queue', source: 'queue' } },
+            ],
+            event: { type: 'handoff.routed', payload: { version: 1, ownerId: ben, timerToken: 'tok-1', slaAcceptDueAt: '2026-11-23T10:00:00.000Z' } },
+            consumers: ['slack', 'sla'],
+            queuePick,
+          }),
+        );
+      const row = await insert({ idempotencyKey: 'routed-1', requestHash: 'h', externalId: 'e-1' }, { queueKey: key, personId: ben });
+      expect(row).toEqual(await repo.loadRow(undefined, row.id));
+      expect(row).toMatchObject({ status: 'routed', version: 1, createdAt: now, updatedAt: now, packet: { note: 'hello' }, policy: { acceptMs: 1000 }, idempotencyKey: 'routed-1', account: { id: accountId }, owner: { id: ben }, from: { id: ann } });
+      expect((await repo.events(row.id)).map((e) => [e.version, e.type, e.actorId, e.at, e.fromStatus, e.toStatus, e.ownerId, e.data])).toEqual([
+        [0, 'received', ann, now, null, 'received', null, { source: 'api' }],
+        [1, 'routed', null, now, 'received', 'routed', ben, { reason: 'queue', source: 'queue' }],
+      ]);
+      const [stored] = await t.db.prisma.outboxEvent.findMany({ where: { handoffId: row.id }, include: { deliveries: true } });
+      expect(stored).toMatchObject({ type: 'handoff.routed', createdAt: now, payload: { handoffId: row.id, version: 1, ownerId: ben, timerToken: 'tok-1', slaAcceptDueAt: '2026-11-23T10:00:00.000Z' } });
+      expect(stored!.deliveries.map((d) => [d.consumer, d.attempts, d.availableAt]).sort()).toEqual([['sla', 0, now], ['slack', 0, now]]);
+      await insert({}, { queueKey: key, personId: ben });
+      await insert({}, null);
+      expect(await repo.transaction((tx) => repo.queueCounts(tx, key))).toEqual(new Map([[ben, 2]]));
+      // The idempotency key is unique: a second insert with it fails and writes nothing.
+      const before = await t.db.prisma.handoff.count();
+      await expect(insert({ idempotencyKey: 'routed-1' }, null)).rejects.toThrow();
+      expect(await t.db.prisma.handoff.count()).toBe(before);
+    });
+
     it('lists newest first with filters, and an account\'s handoffs oldest first', async () => {
       const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'List & Co' }, now));
       const ids: number[] = [];
