@@ -281,6 +281,10 @@ export class HandoffService {
   }
 }
 
+/** A unique index refused the row: P2002 from a model query, P2010 from a raw one (the intake's insert). */
 function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  if (err.code === 'P2002') return true;
+  const cause = (err.meta?.driverAdapterError as { cause?: { kind?: unknown } } | undefined)?.cause;
+  return err.code === 'P2010' && cause?.kind === 'UniqueConstraintViolation';
 }
