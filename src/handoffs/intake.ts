@@ -9,7 +9,8 @@ import { routeHandoff } from '../domain/routing.js';
 import type { PolicySnapshot } from '../domain/transition.js';
 import { InvalidError, type ErrorDetail } from '../errors.js';
 import { subscribersOf, type DomainEvent } from '../events.js';
-import type { OutboxConsumer, Tx } from '../outbox.js';
+import type { OutboxConsumer } from '../outbox.js';
+import type { SqlClient } from '../store/sqlClient.js';
 import { evaluateEntryCriteria, validatePacket } from '../playbook/packet.js';
 import type { Person, Playbook, Transition } from '../playbook/schema.js';
 import { addBusinessTime } from '../sla/businessTime.js';
@@ -65,13 +66,13 @@ export interface RoutedHandoff {
 }
 
 /**
- * Routes and writes a new handoff inside `tx`, in two statements (three when routing reads a
+ * Routes and writes a new handoff inside the transaction `q` (on the driver, not Prisma), in two statements (three when routing reads a
  * round-robin queue): the account with its owner and the queue locks, then the handoff with its
  * audit events, its `handoff.routed` event, its delivery rows and the queue counter. Routing itself
  * reads the playbook and directory from memory.
  */
 export async function createRouted(
-  tx: Tx,
+  q: SqlClient,
   deps: { repo: HandoffRepository; playbook: Playbook; directory: Directory; consumers: readonly OutboxConsumer[] },
   intake: CheckedIntake & { idempotencyKey: string | null; requestHash: string | null },
   now: Date,
@@ -88,7 +89,7 @@ export async function createRouted(
   if (!to) {
     await routeHandoff(subject, { playbook: deps.playbook, transition: t, now, accountOwnerId: null, queueCounts: async (queueKey) => (lockQueues.push(queueKey), new Map()) });
   }
-  const account = await repo.intakeAccount(tx, req.account, { stage: to ? null : t.toStage, lockQueues }, now);
+  const account = await repo.intakeAccount(q, req.account, { stage: to ? null : t.toStage, lockQueues }, now);
   const route = await routeHandoff(
     subject,
     {
@@ -96,7 +97,7 @@ export async function createRouted(
       transition: t,
       now,
       accountOwnerId: account.ownerId,
-      queueCounts: (queueKey) => (lockQueues.includes(queueKey) ? repo.queueCounts(tx, queueKey) : repo.lockedQueueCounts(tx, queueKey)),
+      queueCounts: (queueKey) => repo.queueCounts(q, queueKey, { lock: !lockQueues.includes(queueKey) }),
     },
     to?.id,
   );
@@ -104,7 +105,7 @@ export async function createRouted(
   const timerToken = randomUUID();
   const payload = { version: 1, ownerId: route.ownerId, timerToken, slaAcceptDueAt: slaAcceptDueAt.toISOString() };
   const consumers = subscribersOf(deps.consumers, 'handoff.routed');
-  const row = await repo.insertRouted(tx, {
+  const row = await repo.insertRouted(q, {
     handoff: {
       transitionId: t.id,
       accountId: account.accountId,

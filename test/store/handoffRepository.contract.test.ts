@@ -55,22 +55,22 @@ for (const backend of backends) {
     });
 
     it('upsertAccount creates an account, finds it again by CRM id or domain, fills what was missing, and reuses a name only when one account has it', async () => {
-      const id = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Acme  Corp', crmId: 'crm-1' }, now));
-      expect(await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'ACME corp', crmId: 'crm-1', domain: 'acme.com', segment: 'smb' }, now))).toBe(id);
-      expect(await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Other name', domain: 'acme.com' }, now))).toBe(id);
-      expect(await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'acme corp' }, now))).toBe(id);
+      const id = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Acme  Corp', crmId: 'crm-1' }, now));
+      expect(await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'ACME corp', crmId: 'crm-1', domain: 'acme.com', segment: 'smb' }, now))).toBe(id);
+      expect(await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Other name', domain: 'acme.com' }, now))).toBe(id);
+      expect(await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'acme corp' }, now))).toBe(id);
       const [a] = await repo.findAccounts('crm-1');
       expect(a).toMatchObject({ id, name: 'Acme  Corp', nameKey: 'acme corp', crmId: 'crm-1', domain: 'acme.com', segment: 'smb' });
       for (const key of [String(id), 'ACME.com', ' acme   CORP ']) expect((await repo.findAccounts(key)).map((x) => x.id)).toEqual([id]);
       expect(await repo.findAccounts('no such account')).toEqual([]);
       // A second account of the same name: a name alone no longer picks one; a new one is made.
-      await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Acme Corp', crmId: 'crm-2' }, now));
-      const third = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Acme Corp' }, now));
+      await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Acme Corp', crmId: 'crm-2' }, now));
+      const third = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Acme Corp' }, now));
       expect([id]).not.toContain(third);
     });
 
     it('loadRow reads the row and its relations in one statement, in the same shape as Prisma include', async () => {
-      const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Shape Inc', domain: 'shape.example' }, now));
+      const accountId = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Shape Inc', domain: 'shape.example' }, now));
       const id = await repo.transaction((tx) => repo.create(tx, newHandoff(accountId, { idempotencyKey: 'shape-1', requestHash: 'h1', externalId: 'ext-1' })));
       const joined = await repo.loadRow(undefined, id);
       const included = await repo.findByIdempotencyKey('shape-1');
@@ -82,7 +82,7 @@ for (const backend of backends) {
     });
 
     it('updateGuarded applies a change at the version read, and refuses it once another change committed', async () => {
-      const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Guard Ltd' }, now));
+      const accountId = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Guard Ltd' }, now));
       const id = await repo.transaction((tx) => repo.create(tx, newHandoff(accountId, { status: 'posted' })));
       expect(await repo.transaction((tx) => repo.updateGuarded(tx, id, { version: 1 }, { status: 'accepted', version: 2, acceptedAt: now, reassignCount: 0 }))).toBe(true);
       expect(await repo.transaction((tx) => repo.updateGuarded(tx, id, { version: 1 }, { status: 'rejected', version: 2 }))).toBe(false);
@@ -93,7 +93,7 @@ for (const backend of backends) {
     });
 
     it('appends audit events; lastChange is the first event at a version, events come by version then id, latestEvent finds the newest of a type', async () => {
-      const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Audit GmbH' }, now));
+      const accountId = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Audit GmbH' }, now));
       const id = await repo.transaction((tx) => repo.create(tx, newHandoff(accountId)));
       const later = (s: number) => new Date(now.getTime() + s * 1000);
       await repo.transaction((tx) =>
@@ -124,7 +124,7 @@ for (const backend of backends) {
       });
       expect(await repo.transaction((tx) => repo.lockedQueueCounts(tx, key))).toEqual(new Map([[ann, 2], [ben, 1]]));
 
-      const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Owned Co' }, now));
+      const accountId = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Owned Co' }, now));
       const id = await repo.transaction((tx) => repo.create(tx, newHandoff(accountId)));
       const stage = pb.stages[0]!.id;
       expect(await repo.transaction((tx) => repo.accountOwnerAt(tx, accountId, stage))).toBeNull();
@@ -136,17 +136,17 @@ for (const backend of backends) {
 
     it('intakeAccount reads the account owner at a stage in the same statement, and holds the named queue locks until commit', async () => {
       const stage = pb.stages[0]!.id;
-      const first = await repo.transaction((tx) => repo.intakeAccount(tx, { name: 'Intake Co', domain: 'intake.example' }, { stage, lockQueues: [] }, now));
+      const first = await t.db.sql.transaction((q) => repo.intakeAccount(q, { name: 'Intake Co', domain: 'intake.example' }, { stage, lockQueues: [] }, now));
       expect(first.ownerId).toBeNull();
       const id = await repo.transaction((tx) => repo.create(tx, newHandoff(first.accountId)));
       await repo.transaction((tx) => repo.setAccountOwner(tx, { accountId: first.accountId, stage, personId: ann, handoffId: id, since: now }));
       // Found by domain, filled with the CRM id and segment, its owner read, all at once.
-      const again = await repo.transaction((tx) => repo.intakeAccount(tx, { name: 'Intake Company', domain: 'intake.example', crmId: 'crm-intake', segment: 'mid' }, { stage, lockQueues: [] }, now));
+      const again = await t.db.sql.transaction((q) => repo.intakeAccount(q, { name: 'Intake Company', domain: 'intake.example', crmId: 'crm-intake', segment: 'mid' }, { stage, lockQueues: [] }, now));
       expect(again).toEqual({ accountId: first.accountId, ownerId: ann });
-      expect(await repo.transaction((tx) => repo.intakeAccount(tx, { name: 'x', crmId: 'crm-intake' }, { stage: null, lockQueues: [] }, now))).toEqual({ accountId: first.accountId, ownerId: null });
+      expect(await t.db.sql.transaction((q) => repo.intakeAccount(q, { name: 'x', crmId: 'crm-intake' }, { stage: null, lockQueues: [] }, now))).toEqual({ accountId: first.accountId, ownerId: null });
       expect((await repo.findAccounts('crm-intake'))[0]).toMatchObject({ name: 'Intake Co', domain: 'intake.example', segment: 'mid' });
       // Empty strings are no CRM id or domain: found by name, nothing filled.
-      expect((await repo.transaction((tx) => repo.intakeAccount(tx, { name: 'intake co', crmId: '', domain: '', segment: '' }, { stage: null, lockQueues: [] }, now))).accountId).toBe(first.accountId);
+      expect((await t.db.sql.transaction((q) => repo.intakeAccount(q, { name: 'intake co', crmId: '', domain: '', segment: '' }, { stage: null, lockQueues: [] }, now))).accountId).toBe(first.accountId);
       expect((await repo.findAccounts('crm-intake'))[0]).toMatchObject({ segment: 'mid' });
 
       // The lock taken by intakeAccount is held until its transaction ends: another transaction
@@ -157,11 +157,11 @@ for (const backend of backends) {
       const held = new Promise<void>((r) => (release = r));
       let locked!: () => void;
       const isLocked = new Promise<void>((r) => (locked = r));
-      const holder = repo.transaction(async (tx) => {
-        await repo.intakeAccount(tx, { name: 'Lock Co' }, { stage: null, lockQueues: [key] }, now);
+      const holder = t.db.sql.transaction(async (q) => {
+        await repo.intakeAccount(q, { name: 'Lock Co' }, { stage: null, lockQueues: [key] }, now);
         locked();
         await held;
-        await repo.bumpQueue(tx, key, ann);
+        await q.query(`INSERT INTO routing_cursor (queue_key, person_id, assigned) VALUES ($1, $2, 1)`, [key, ann]);
         order.push('holder committed');
       });
       await isLocked;
@@ -172,15 +172,15 @@ for (const backend of backends) {
       release();
       await Promise.all([holder, waiter]);
       expect(order).toEqual(['holder committed', 'waiter read 1']);
-      expect(await repo.transaction((tx) => repo.queueCounts(tx, key))).toEqual(new Map([[ann, 1]]));
+      expect(await t.db.sql.transaction((q) => repo.queueCounts(q, key))).toEqual(new Map([[ann, 1]]));
     });
 
     it('insertRouted writes the row, its audit events, its event with one delivery row per consumer and the queue pick, and returns the row as loadRow reads it', async () => {
-      const { accountId } = await repo.transaction((tx) => repo.intakeAccount(tx, { name: 'Routed AG', crmId: 'crm-routed' }, { stage: null, lockQueues: [] }, now));
+      const { accountId } = await t.db.sql.transaction((q) => repo.intakeAccount(q, { name: 'Routed AG', crmId: 'crm-routed' }, { stage: null, lockQueues: [] }, now));
       const key = `contract:${backend.name}:routed`;
       const insert = (extra: Partial<NewHandoff>, queuePick: { queueKey: string; personId: string } | null) =>
-        repo.transaction((tx) =>
-          repo.insertRouted(tx, {
+        t.db.sql.transaction((q) =>
+          repo.insertRouted(q, {
             handoff: newHandoff(accountId, extra),
             audit: [
               { version: 0, type: 'received', actorId: ann, at: now, toStatus: 'received', data: { source: 'api' } },
@@ -203,7 +203,7 @@ for (const backend of backends) {
       expect(stored!.deliveries.map((d) => [d.consumer, d.attempts, d.availableAt]).sort()).toEqual([['sla', 0, now], ['slack', 0, now]]);
       await insert({}, { queueKey: key, personId: ben });
       await insert({}, null);
-      expect(await repo.transaction((tx) => repo.queueCounts(tx, key))).toEqual(new Map([[ben, 2]]));
+      expect(await t.db.sql.transaction((q) => repo.queueCounts(q, key))).toEqual(new Map([[ben, 2]]));
       // The idempotency key is unique: a second insert with it fails and writes nothing.
       const before = await t.db.prisma.handoff.count();
       await expect(insert({ idempotencyKey: 'routed-1' }, null)).rejects.toThrow();
@@ -211,7 +211,7 @@ for (const backend of backends) {
     });
 
     it('lists newest first with filters, and an account\'s handoffs oldest first', async () => {
-      const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'List & Co' }, now));
+      const accountId = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'List & Co' }, now));
       const ids: number[] = [];
       for (const status of ['routed', 'accepted', 'completed']) ids.push(await repo.transaction((tx) => repo.create(tx, newHandoff(accountId, { status }))));
       expect((await repo.list({ accountIds: [accountId] }, 10)).map((h) => h.id)).toEqual([...ids].reverse());
@@ -224,7 +224,7 @@ for (const backend of backends) {
     });
 
     it('markPosted moves routed → posted once, with the audit row and the same event payload a transition writes, and a delivery row per named consumer', async () => {
-      const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Posted plc' }, now));
+      const accountId = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Posted plc' }, now));
       const id = await repo.transaction((tx) => repo.create(tx, newHandoff(accountId, { slaAcceptDueAt: new Date('2026-11-23T10:30:00.123Z') })));
       const before = (await repo.loadRow(undefined, id))!;
       const args = { handoffId: id, from: 'routed', to: 'posted', auditType: 'posted', platform: 'slack', consumers: ['slack', 'teams'], now };
@@ -248,7 +248,7 @@ for (const backend of backends) {
         { name: 'every-handoff', subscribes: HANDOFF_EVENT_TYPES, handle: async () => undefined },
         { name: 'digests', subscribes: ['digest.weekly'], handle: async () => undefined },
       ];
-      const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Written Ltd' }, now));
+      const accountId = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Written Ltd' }, now));
       const id = await repo.transaction((tx) => repo.create(tx, newHandoff(accountId)));
       const event: DomainEvent = {
         type: 'handoff.accepted',
