@@ -10,7 +10,7 @@ import type { Tx } from '../outbox.js';
 import { ConflictError } from '../errors.js';
 import type { AuditEvent, HandoffChanges } from '../domain/transition.js';
 import type { SqlClient } from './sqlClient.js';
-import { HANDOFF_ROW_SQL, handoffInclude, handoffRowFromRaw, type HandoffRow, type Raw } from './handoffRows.js';
+import { HANDOFF_ROW_BY_KEY_SQL, HANDOFF_ROW_SQL, handoffInclude, handoffRowFromRaw, type HandoffRow, type Raw } from './handoffRows.js';
 
 export type { HandoffRow } from './handoffRows.js';
 
@@ -95,8 +95,11 @@ export class HandoffRepository {
     return q.handoff.findUnique({ where: { id }, select: { status: true, version: true } });
   }
 
-  findByIdempotencyKey(key: string): Promise<HandoffRow | null> {
-    return this.prisma.handoff.findUnique({ where: { idempotencyKey: key }, include: handoffInclude });
+  /** On the driver when there is one (every keyed intake asks this first), else through Prisma. */
+  async findByIdempotencyKey(key: string): Promise<HandoffRow | null> {
+    if (!this.sql) return this.prisma.handoff.findUnique({ where: { idempotencyKey: key }, include: handoffInclude });
+    const [row] = await this.sql.query<Raw>(HANDOFF_ROW_BY_KEY_SQL, [key]);
+    return row ? handoffRowFromRaw(row) : null;
   }
 
   async create(tx: Tx, h: NewHandoff): Promise<number> {

@@ -75,6 +75,10 @@ for (const backend of backends) {
       const joined = await repo.loadRow(undefined, id);
       const included = await repo.findByIdempotencyKey('shape-1');
       expect(joined).toEqual(included);
+      // The same read on the driver (as the service's repository does it).
+      const onDriver = new HandoffRepository(t.db.prisma, t.db.sql);
+      expect(await onDriver.findByIdempotencyKey('shape-1')).toEqual(included);
+      expect(await onDriver.findByIdempotencyKey('no-such-key')).toBeNull();
       expect(joined).toMatchObject({ id, status: 'routed', version: 1, packet: { note: 'hello' }, account: { id: accountId, domain: 'shape.example' }, owner: { id: ben }, from: { id: ann } });
       expect(await repo.loadRow(undefined, 987_654)).toBeNull();
       expect(await repo.timerState(id)).toMatchObject({ id, status: 'routed', timerToken: 'tok-1', ownerId: ben });
