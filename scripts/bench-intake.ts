@@ -13,8 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
+import { installStatementCounter } from './statementCounter.js';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { startBaton, type Baton } from '../src/app.js';
@@ -43,51 +42,9 @@ const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ------------------------------------------------------------------------------ statement counting
-const counts = new Map<string, number>();
-let counting = false;
-const norm = (sql: unknown): string => {
-  const text = typeof sql === 'string' ? sql : (sql as { text?: string })?.text ?? String(sql);
-  return text.replace(/\s+/g, ' ').trim().slice(0, 150);
-};
-const note = (sql: unknown) => {
-  if (!counting) return;
-  const k = norm(sql);
-  counts.set(k, (counts.get(k) ?? 0) + 1);
-};
-if (args.count) {
-  const q = pg.Client.prototype.query as (...a: unknown[]) => unknown;
-  (pg.Client.prototype as unknown as { query: unknown }).query = function (this: unknown, ...a: unknown[]) {
-    note(a[0]);
-    return q.apply(this, a);
-  };
-  const proto = PGlite.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
-  for (const m of ['query', 'exec'] as const) {
-    const orig = proto[m]!;
-    proto[m] = function (this: unknown, ...a: unknown[]) {
-      note(a[0]);
-      return orig.apply(this, a);
-    };
-  }
-  const tx = proto.transaction!;
-  proto.transaction = function (this: unknown, fn: unknown) {
-    note('BEGIN (PGlite transaction)');
-    return tx.call(this, async (t: Record<string, (...a: unknown[]) => unknown>) => {
-      const wrapped = Object.create(t) as Record<string, (...a: unknown[]) => unknown>;
-      for (const m of ['query', 'exec'] as const) {
-        wrapped[m] = (...a: unknown[]) => {
-          note(a[0]);
-          return t[m]!(...a);
-        };
-      }
-      try {
-        return await (fn as (t: unknown) => Promise<unknown>)(wrapped);
-      } finally {
-        note('COMMIT/ROLLBACK (PGlite transaction)');
-      }
-    });
-  };
-}
-const total = () => [...counts.values()].reduce((a, b) => a + b, 0);
+// Every statement of the process (intake, deliveries, SLA arming, job polls), see statementCounter.ts.
+const counter = args.count ? installStatementCounter() : undefined;
+const total = () => counter?.total() ?? 0;
 
 function stats(xs: number[]) {
   const s = [...xs].sort((a, b) => a - b);
@@ -159,14 +116,14 @@ async function main(): Promise<void> {
 
     await run(Number(args.warmup), 20);
     await sleep(300);
-    counts.clear();
-    counting = true;
+    counter?.clear();
+    if (counter) counter.counting = true;
     const cpu0 = process.cpuUsage();
     const w0 = performance.now();
     const r = await run(N, RATE);
     const cpu = process.cpuUsage(cpu0);
     const wall = (performance.now() - w0) / 1000;
-    counting = false;
+    if (counter) counter.counting = false;
     const firstSent = Math.min(...r.results.map((x) => x.sentAt));
     const lat = r.ok.filter((x) => cardAt.has(x.id)).map((x) => cardAt.get(x.id)! - x.sentAt);
     const lastCard = Math.max(...r.ok.map((x) => cardAt.get(x.id) ?? 0));
@@ -176,7 +133,7 @@ async function main(): Promise<void> {
     console.log(`all deliveries recorded after ${wall.toFixed(1)} s; process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s = ${((cpu.user + cpu.system) / 1e3 / N).toFixed(1)} ms per handoff`);
     if (args.count) {
       console.log(`statements: ${total()} = ${(total() / N).toFixed(1)} per handoff (intake + every consumer's delivery + SLA arming)`);
-      const top = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(args.top));
+      const top = counter!.top(Number(args.top));
       for (const [sql, c] of top) console.log(`${(c / N).toFixed(2).padStart(7)}  ${sql}`);
     }
   } finally {

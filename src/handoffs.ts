@@ -66,7 +66,7 @@ export class HandoffService {
     this.platformIds = platformIdsFrom(this.directory);
     this.policy = new Policy(this.directory);
     this.transitions = new Map(deps.playbook.transitions.map((t) => [t.id, t]));
-    this.repo = new HandoffRepository(deps.db.prisma);
+    this.repo = new HandoffRepository(deps.db.prisma, deps.db.sql);
     this.queries = new HandoffQueries({ repo: this.repo, playbook: deps.playbook, directory: this.directory, guard: (fn) => this.guard(fn), view: (h) => this.toView(h) });
   }
 
@@ -100,8 +100,8 @@ export class HandoffService {
       const now = this.deps.clock.now();
       let routed: Awaited<ReturnType<typeof createRouted>>;
       try {
-        routed = await this.withTx((tx) =>
-          createRouted(tx, { repo: this.repo, playbook: this.playbook, directory: this.directory, consumers: this.deps.consumers() }, { ...checked, idempotencyKey: key ?? null, requestHash }, now),
+        routed = await this.guard(() =>
+          this.repo.intakeTransaction((q) => createRouted(q, { repo: this.repo, playbook: this.playbook, directory: this.directory, consumers: this.deps.consumers() }, { ...checked, idempotencyKey: key ?? null, requestHash }, now)),
         );
       } catch (err) {
         // Two identical requests raced; the other one committed first. Return its handoff.
@@ -281,6 +281,12 @@ export class HandoffService {
   }
 }
 
+/** A unique index refused the row: 23505 from the driver, P2002 from a Prisma model query, P2010 from a raw one. */
 function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+  // From the driver (the intake's transaction runs below Prisma): PostgreSQL's SQLSTATE.
+  if (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505') return true;
+  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  if (err.code === 'P2002') return true;
+  const cause = (err.meta?.driverAdapterError as { cause?: { kind?: unknown } } | undefined)?.cause;
+  return err.code === 'P2010' && cause?.kind === 'UniqueConstraintViolation';
 }

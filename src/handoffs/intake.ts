@@ -1,15 +1,16 @@
 /**
  * Intake: received → validated → routed. `checkIntake` refuses a request the playbook cannot take
  * (with every problem at once); `createRouted` writes the handoff, its two audit events and its
- * `handoff.routed` event inside the caller's transaction.
+ * `handoff.routed` event inside the caller's transaction, in two or three statements.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Directory } from '../directory.js';
 import { routeHandoff } from '../domain/routing.js';
 import type { PolicySnapshot } from '../domain/transition.js';
 import { InvalidError, type ErrorDetail } from '../errors.js';
-import { writeEvent, type DomainEvent } from '../events.js';
-import type { OutboxConsumer, Tx } from '../outbox.js';
+import { subscribersOf, type DomainEvent } from '../events.js';
+import type { OutboxConsumer } from '../outbox.js';
+import type { SqlClient } from '../store/sqlClient.js';
 import { evaluateEntryCriteria, validatePacket } from '../playbook/packet.js';
 import type { Person, Playbook, Transition } from '../playbook/schema.js';
 import { addBusinessTime } from '../sla/businessTime.js';
@@ -64,9 +65,14 @@ export interface RoutedHandoff {
   woken: string[];
 }
 
-/** Routes and writes a new handoff inside `tx`. */
+/**
+ * Routes and writes a new handoff inside the transaction `q` (on the driver, not Prisma), in two statements (three when routing reads a
+ * round-robin queue): the account with its owner and the queue locks, then the handoff with its
+ * audit events, its `handoff.routed` event, its delivery rows and the queue counter. Routing itself
+ * reads the playbook and directory from memory.
+ */
 export async function createRouted(
-  tx: Tx,
+  q: SqlClient,
   deps: { repo: HandoffRepository; playbook: Playbook; directory: Directory; consumers: readonly OutboxConsumer[] },
   intake: CheckedIntake & { idempotencyKey: string | null; requestHash: string | null },
   now: Date,
@@ -75,43 +81,58 @@ export async function createRouted(
   const { req, t, from, to, packet } = intake;
   const toTeam = deps.directory.teams.get(t.toTeamId)!;
   const policy: PolicySnapshot = { acceptMs: t.sla.acceptMs, firstTouchMs: t.sla.firstTouchMs, nudgesAt: t.nudgesAt, escalation: t.escalation, calendar: toTeam.calendar };
-  const accountId = await repo.upsertAccount(tx, req.account, now);
-  // A named owner wins over the account's owner (routeHandoff): no need to look that up.
-  const accountOwnerId = to ? null : await repo.accountOwnerAt(tx, accountId, t.toStage);
+  const subject = { packet, account: req.account };
+  // A named owner wins over the account's owner and the queues (routeHandoff): nothing to read or lock.
+  // Otherwise: the queues routing would consult if the account had no owner. Which queues it tries
+  // depends on who is available, never on the counts, so empty counts name the same queues.
+  const lockQueues: string[] = [];
+  if (!to) {
+    await routeHandoff(subject, { playbook: deps.playbook, transition: t, now, accountOwnerId: null, queueCounts: async (queueKey) => (lockQueues.push(queueKey), new Map()) });
+  }
+  const account = await repo.intakeAccount(q, req.account, { stage: to ? null : t.toStage, lockQueues }, now);
   const route = await routeHandoff(
-    { packet, account: req.account },
-    { playbook: deps.playbook, transition: t, now, accountOwnerId, queueCounts: (queueKey) => repo.lockedQueueCounts(tx, queueKey) },
+    subject,
+    {
+      playbook: deps.playbook,
+      transition: t,
+      now,
+      accountOwnerId: account.ownerId,
+      queueCounts: (queueKey) => repo.queueCounts(q, queueKey, { lock: !lockQueues.includes(queueKey) }),
+    },
     to?.id,
   );
-  if (route.queueKey) await repo.bumpQueue(tx, route.queueKey, route.ownerId);
   const slaAcceptDueAt = addBusinessTime(now, policy.acceptMs, policy.calendar);
   const timerToken = randomUUID();
-  const id = await repo.create(tx, {
-    transitionId: t.id,
-    accountId,
-    fromId: from.id,
-    ownerId: route.ownerId,
-    teamId: t.toTeamId,
-    status: 'routed',
-    packet,
-    routingReason: route.reason,
-    idempotencyKey: intake.idempotencyKey,
-    requestHash: intake.requestHash,
-    externalId: req.externalId ?? null,
-    policy,
-    slaAcceptDueAt,
-    timerToken,
-    createdAt: now,
+  const payload = { version: 1, ownerId: route.ownerId, timerToken, slaAcceptDueAt: slaAcceptDueAt.toISOString() };
+  const consumers = subscribersOf(deps.consumers, 'handoff.routed');
+  const row = await repo.insertRouted(q, {
+    handoff: {
+      transitionId: t.id,
+      accountId: account.accountId,
+      fromId: from.id,
+      ownerId: route.ownerId,
+      teamId: t.toTeamId,
+      status: 'routed',
+      packet,
+      routingReason: route.reason,
+      idempotencyKey: intake.idempotencyKey,
+      requestHash: intake.requestHash,
+      externalId: req.externalId ?? null,
+      policy,
+      slaAcceptDueAt,
+      timerToken,
+      createdAt: now,
+    },
+    audit: [
+      { version: 0, type: 'received', actorId: from.id, at: now, toStatus: 'received', data: { source: 'api' } },
+      { version: 1, type: 'routed', actorId: null, at: now, fromStatus: 'received', toStatus: 'routed', ownerId: route.ownerId, data: { reason: route.reason, source: route.source } },
+    ],
+    event: { type: 'handoff.routed', payload },
+    consumers,
+    queuePick: route.queueKey ? { queueKey: route.queueKey, personId: route.ownerId } : null,
   });
-  await repo.appendEvents(tx, [
-    { handoffId: id, version: 0, type: 'received', actorId: from.id, at: now, toStatus: 'received', data: { source: 'api' } },
-    { handoffId: id, version: 1, type: 'routed', actorId: null, at: now, fromStatus: 'received', toStatus: 'routed', ownerId: route.ownerId, data: { reason: route.reason, source: route.source } },
-  ]);
-  const event: DomainEvent = { type: 'handoff.routed', handoffId: id, payload: { handoffId: id, version: 1, ownerId: route.ownerId, timerToken, slaAcceptDueAt: slaAcceptDueAt.toISOString() } };
-  const woken = await writeEvent(tx, deps.consumers, event, now);
-  const row = await repo.loadRow(tx, id);
-  if (!row) throw new Error(`handoff #${id} vanished inside its own transaction`);
-  return { row, events: [event], woken };
+  const event: DomainEvent = { type: 'handoff.routed', handoffId: row.id, payload: { handoffId: row.id, ...payload } };
+  return { row, events: [event], woken: consumers };
 }
 
 export function hashRequest(req: IntakeRequest): string {

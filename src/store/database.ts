@@ -145,16 +145,23 @@ function poolSqlClient(pool: pg.Pool): SqlClient {
     },
     async transaction<T>(fn: (tx: SqlClient) => Promise<T>) {
       const client = await pool.connect();
+      // A checked-out client whose connection is cut emits 'error' besides failing its query; the
+      // pool listens only to idle ones, and an unheard 'error' would end the process. The failed
+      // query already tells the caller; a client that cannot even roll back is discarded.
+      const heard = () => undefined;
+      client.on('error', heard);
+      let discard = false;
       try {
         await client.query('BEGIN');
         const result = await fn(clientSqlClient(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch(() => (discard = true));
         throw err;
       } finally {
-        client.release();
+        client.off('error', heard);
+        client.release(discard);
       }
     },
   };

@@ -20,6 +20,9 @@ export const HANDOFF_ROW_SQL = `
   JOIN person f ON f.id = h.from_id
   WHERE h.id = $1`;
 
+/** The same, found by its idempotency key (an intake's replay check). */
+export const HANDOFF_ROW_BY_KEY_SQL = HANDOFF_ROW_SQL.replace('WHERE h.id = $1', 'WHERE h.idempotency_key = $1');
+
 export type Raw = Record<string, unknown>;
 const dateOrNull = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(v as string));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));

@@ -55,26 +55,30 @@ for (const backend of backends) {
     });
 
     it('upsertAccount creates an account, finds it again by CRM id or domain, fills what was missing, and reuses a name only when one account has it', async () => {
-      const id = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Acme  Corp', crmId: 'crm-1' }, now));
-      expect(await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'ACME corp', crmId: 'crm-1', domain: 'acme.com', segment: 'smb' }, now))).toBe(id);
-      expect(await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Other name', domain: 'acme.com' }, now))).toBe(id);
-      expect(await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'acme corp' }, now))).toBe(id);
+      const id = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Acme  Corp', crmId: 'crm-1' }, now));
+      expect(await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'ACME corp', crmId: 'crm-1', domain: 'acme.com', segment: 'smb' }, now))).toBe(id);
+      expect(await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Other name', domain: 'acme.com' }, now))).toBe(id);
+      expect(await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'acme corp' }, now))).toBe(id);
       const [a] = await repo.findAccounts('crm-1');
       expect(a).toMatchObject({ id, name: 'Acme  Corp', nameKey: 'acme corp', crmId: 'crm-1', domain: 'acme.com', segment: 'smb' });
       for (const key of [String(id), 'ACME.com', ' acme   CORP ']) expect((await repo.findAccounts(key)).map((x) => x.id)).toEqual([id]);
       expect(await repo.findAccounts('no such account')).toEqual([]);
       // A second account of the same name: a name alone no longer picks one; a new one is made.
-      await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Acme Corp', crmId: 'crm-2' }, now));
-      const third = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Acme Corp' }, now));
+      await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Acme Corp', crmId: 'crm-2' }, now));
+      const third = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Acme Corp' }, now));
       expect([id]).not.toContain(third);
     });
 
     it('loadRow reads the row and its relations in one statement, in the same shape as Prisma include', async () => {
-      const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Shape Inc', domain: 'shape.example' }, now));
+      const accountId = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Shape Inc', domain: 'shape.example' }, now));
       const id = await repo.transaction((tx) => repo.create(tx, newHandoff(accountId, { idempotencyKey: 'shape-1', requestHash: 'h1', externalId: 'ext-1' })));
       const joined = await repo.loadRow(undefined, id);
       const included = await repo.findByIdempotencyKey('shape-1');
       expect(joined).toEqual(included);
+      // The same read on the driver (as the service's repository does it).
+      const onDriver = new HandoffRepository(t.db.prisma, t.db.sql);
+      expect(await onDriver.findByIdempotencyKey('shape-1')).toEqual(included);
+      expect(await onDriver.findByIdempotencyKey('no-such-key')).toBeNull();
       expect(joined).toMatchObject({ id, status: 'routed', version: 1, packet: { note: 'hello' }, account: { id: accountId, domain: 'shape.example' }, owner: { id: ben }, from: { id: ann } });
       expect(await repo.loadRow(undefined, 987_654)).toBeNull();
       expect(await repo.timerState(id)).toMatchObject({ id, status: 'routed', timerToken: 'tok-1', ownerId: ben });
@@ -82,7 +86,7 @@ for (const backend of backends) {
     });
 
     it('updateGuarded applies a change at the version read, and refuses it once another change committed', async () => {
-      const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Guard Ltd' }, now));
+      const accountId = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Guard Ltd' }, now));
       const id = await repo.transaction((tx) => repo.create(tx, newHandoff(accountId, { status: 'posted' })));
       expect(await repo.transaction((tx) => repo.updateGuarded(tx, id, { version: 1 }, { status: 'accepted', version: 2, acceptedAt: now, reassignCount: 0 }))).toBe(true);
       expect(await repo.transaction((tx) => repo.updateGuarded(tx, id, { version: 1 }, { status: 'rejected', version: 2 }))).toBe(false);
@@ -93,7 +97,7 @@ for (const backend of backends) {
     });
 
     it('appends audit events; lastChange is the first event at a version, events come by version then id, latestEvent finds the newest of a type', async () => {
-      const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Audit GmbH' }, now));
+      const accountId = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Audit GmbH' }, now));
       const id = await repo.transaction((tx) => repo.create(tx, newHandoff(accountId)));
       const later = (s: number) => new Date(now.getTime() + s * 1000);
       await repo.transaction((tx) =>
@@ -124,7 +128,7 @@ for (const backend of backends) {
       });
       expect(await repo.transaction((tx) => repo.lockedQueueCounts(tx, key))).toEqual(new Map([[ann, 2], [ben, 1]]));
 
-      const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Owned Co' }, now));
+      const accountId = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Owned Co' }, now));
       const id = await repo.transaction((tx) => repo.create(tx, newHandoff(accountId)));
       const stage = pb.stages[0]!.id;
       expect(await repo.transaction((tx) => repo.accountOwnerAt(tx, accountId, stage))).toBeNull();
@@ -134,8 +138,84 @@ for (const backend of backends) {
       expect(await repo.accountOwners(accountId)).toEqual([{ stage, personId: ben, since: now, handoffId: id }]);
     });
 
+    it('intakeAccount reads the account owner at a stage in the same statement, and holds the named queue locks until commit', async () => {
+      const stage = pb.stages[0]!.id;
+      const first = await t.db.sql.transaction((q) => repo.intakeAccount(q, { name: 'Intake Co', domain: 'intake.example' }, { stage, lockQueues: [] }, now));
+      expect(first.ownerId).toBeNull();
+      const id = await repo.transaction((tx) => repo.create(tx, newHandoff(first.accountId)));
+      await repo.transaction((tx) => repo.setAccountOwner(tx, { accountId: first.accountId, stage, personId: ann, handoffId: id, since: now }));
+      // Found by domain, filled with the CRM id and segment, its owner read, all at once.
+      const again = await t.db.sql.transaction((q) => repo.intakeAccount(q, { name: 'Intake Company', domain: 'intake.example', crmId: 'crm-intake', segment: 'mid' }, { stage, lockQueues: [] }, now));
+      expect(again).toEqual({ accountId: first.accountId, ownerId: ann });
+      expect(await t.db.sql.transaction((q) => repo.intakeAccount(q, { name: 'x', crmId: 'crm-intake' }, { stage: null, lockQueues: [] }, now))).toEqual({ accountId: first.accountId, ownerId: null });
+      expect((await repo.findAccounts('crm-intake'))[0]).toMatchObject({ name: 'Intake Co', domain: 'intake.example', segment: 'mid' });
+      // Empty strings are no CRM id or domain: found by name, nothing filled.
+      expect((await t.db.sql.transaction((q) => repo.intakeAccount(q, { name: 'intake co', crmId: '', domain: '', segment: '' }, { stage: null, lockQueues: [] }, now))).accountId).toBe(first.accountId);
+      expect((await repo.findAccounts('crm-intake'))[0]).toMatchObject({ segment: 'mid' });
+
+      // The lock taken by intakeAccount is held until its transaction ends: another transaction
+      // asking for it waits (on PGlite, one connection, transactions run one at a time anyway).
+      const key = `contract:${backend.name}:intake-lock`;
+      const order: string[] = [];
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const holder = t.db.sql.transaction(async (q) => {
+        await repo.intakeAccount(q, { name: 'Lock Co' }, { stage: null, lockQueues: [key] }, now);
+        locked();
+        await held;
+        await q.query(`INSERT INTO routing_cursor (queue_key, person_id, assigned) VALUES ($1, $2, 1)`, [key, ann]);
+        order.push('holder committed');
+      });
+      await isLocked;
+      const waiter = repo.transaction(async (tx) => {
+        const counts = await repo.lockedQueueCounts(tx, key);
+        order.push(`waiter read ${counts.get(ann) ?? 0}`);
+      });
+      release();
+      await Promise.all([holder, waiter]);
+      expect(order).toEqual(['holder committed', 'waiter read 1']);
+      expect(await t.db.sql.transaction((q) => repo.queueCounts(q, key))).toEqual(new Map([[ann, 1]]));
+    });
+
+    it('insertRouted writes the row, its audit events, its event with one delivery row per consumer and the queue pick, and returns the row as loadRow reads it', async () => {
+      const { accountId } = await t.db.sql.transaction((q) => repo.intakeAccount(q, { name: 'Routed AG', crmId: 'crm-routed' }, { stage: null, lockQueues: [] }, now));
+      const key = `contract:${backend.name}:routed`;
+      const insert = (extra: Partial<NewHandoff>, queuePick: { queueKey: string; personId: string } | null) =>
+        t.db.sql.transaction((q) =>
+          repo.insertRouted(q, {
+            handoff: newHandoff(accountId, extra),
+            audit: [
+              { version: 0, type: 'received', actorId: ann, at: now, toStatus: 'received', data: { source: 'api' } },
+              { version: 1, type: 'routed', actorId: null, at: now, fromStatus: 'received', toStatus: 'routed', ownerId: ben, data: { reason: 'queue', source: 'queue' } },
+            ],
+            event: { type: 'handoff.routed', payload: { version: 1, ownerId: ben, timerToken: 'tok-1', slaAcceptDueAt: '2026-11-23T10:00:00.000Z' } },
+            consumers: ['slack', 'sla'],
+            queuePick,
+          }),
+        );
+      const row = await insert({ idempotencyKey: 'routed-1', requestHash: 'h', externalId: 'e-1' }, { queueKey: key, personId: ben });
+      expect(row).toEqual(await repo.loadRow(undefined, row.id));
+      expect(row).toMatchObject({ status: 'routed', version: 1, createdAt: now, updatedAt: now, packet: { note: 'hello' }, policy: { acceptMs: 1000 }, idempotencyKey: 'routed-1', account: { id: accountId }, owner: { id: ben }, from: { id: ann } });
+      expect((await repo.events(row.id)).map((e) => [e.version, e.type, e.actorId, e.at, e.fromStatus, e.toStatus, e.ownerId, e.data])).toEqual([
+        [0, 'received', ann, now, null, 'received', null, { source: 'api' }],
+        [1, 'routed', null, now, 'received', 'routed', ben, { reason: 'queue', source: 'queue' }],
+      ]);
+      const [stored] = await t.db.prisma.outboxEvent.findMany({ where: { handoffId: row.id }, include: { deliveries: true } });
+      expect(stored).toMatchObject({ type: 'handoff.routed', createdAt: now, payload: { handoffId: row.id, version: 1, ownerId: ben, timerToken: 'tok-1', slaAcceptDueAt: '2026-11-23T10:00:00.000Z' } });
+      expect(stored!.deliveries.map((d) => [d.consumer, d.attempts, d.availableAt]).sort()).toEqual([['sla', 0, now], ['slack', 0, now]]);
+      await insert({}, { queueKey: key, personId: ben });
+      await insert({}, null);
+      expect(await t.db.sql.transaction((q) => repo.queueCounts(q, key))).toEqual(new Map([[ben, 2]]));
+      // The idempotency key is unique: a second insert with it fails and writes nothing.
+      const before = await t.db.prisma.handoff.count();
+      await expect(insert({ idempotencyKey: 'routed-1' }, null)).rejects.toThrow();
+      expect(await t.db.prisma.handoff.count()).toBe(before);
+    });
+
     it('lists newest first with filters, and an account\'s handoffs oldest first', async () => {
-      const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'List & Co' }, now));
+      const accountId = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'List & Co' }, now));
       const ids: number[] = [];
       for (const status of ['routed', 'accepted', 'completed']) ids.push(await repo.transaction((tx) => repo.create(tx, newHandoff(accountId, { status }))));
       expect((await repo.list({ accountIds: [accountId] }, 10)).map((h) => h.id)).toEqual([...ids].reverse());
@@ -148,7 +228,7 @@ for (const backend of backends) {
     });
 
     it('markPosted moves routed → posted once, with the audit row and the same event payload a transition writes, and a delivery row per named consumer', async () => {
-      const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Posted plc' }, now));
+      const accountId = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Posted plc' }, now));
       const id = await repo.transaction((tx) => repo.create(tx, newHandoff(accountId, { slaAcceptDueAt: new Date('2026-11-23T10:30:00.123Z') })));
       const before = (await repo.loadRow(undefined, id))!;
       const args = { handoffId: id, from: 'routed', to: 'posted', auditType: 'posted', platform: 'slack', consumers: ['slack', 'teams'], now };
@@ -172,7 +252,7 @@ for (const backend of backends) {
         { name: 'every-handoff', subscribes: HANDOFF_EVENT_TYPES, handle: async () => undefined },
         { name: 'digests', subscribes: ['digest.weekly'], handle: async () => undefined },
       ];
-      const accountId = await repo.transaction((tx) => repo.upsertAccount(tx, { name: 'Written Ltd' }, now));
+      const accountId = await t.db.sql.transaction((q) => repo.upsertAccount(q, { name: 'Written Ltd' }, now));
       const id = await repo.transaction((tx) => repo.create(tx, newHandoff(accountId)));
       const event: DomainEvent = {
         type: 'handoff.accepted',
