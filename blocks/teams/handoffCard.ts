@@ -117,7 +117,9 @@ function facts(view: HandoffView): CardElement[] {
   const out: CardElement[] = [
     labelled('Owner', view.owner.name),
     labelled('From', view.from.name),
-    labelled('Why this owner', view.routingReason),
+    // After a reassign the status line and its note already say who moved it, why and how the new
+    // owner was picked (routingReason says the same since #16), so it is not said a third time.
+    ...(view.status === 'reassigned' ? [] : [labelled('Why this owner', view.routingReason)]),
   ];
   if (view.slaDueAt) {
     const overdue = view.status === 'escalated';

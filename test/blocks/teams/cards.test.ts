@@ -138,6 +138,9 @@ describe('buildHandoffCard', () => {
     const md = markdownTexts(card).join('\n');
     expect(md).toContain(expected);
     if (extra) expect(JSON.stringify(card)).toContain(extra);
+    // Said once: after a reassign the status line carries who and why, so "Why this owner" (which
+    // repeats it since routingReason says who reassigned and why) is left out; otherwise it is there.
+    expect(JSON.stringify(card).includes('Why this owner')).toBe(patch.status !== 'reassigned');
     if (patch.status === 'rejected') {
       // The reject note is someone's free text: literal, never markdown.
       expect(literalTexts(card)).toContain('No **budget** info');
