@@ -1,6 +1,7 @@
 /**
  * Who takes over a reassigned handoff: the person named, or the next available person in the
- * transition's queue (not the current owner), or its fallback owner. Runs inside the change's
+ * transition's queue (not the current owner), or its fallback owner — directly when `to` is
+ * FALLBACK_TARGET (Baton's second automatic reassignment: the queue had its turn). Runs inside the change's
  * transaction: a queue pick takes the queue's lock and counts the assignment.
  */
 import type { Directory } from '../directory.js';
@@ -11,6 +12,9 @@ import type { Tx } from '../outbox.js';
 import type { Transition } from '../playbook/schema.js';
 import type { HandoffRepository, HandoffRow } from '../store/handoffRepository.js';
 
+/** Reassign straight to the transition's fallback owner. */
+export const FALLBACK_TARGET = 'fallback';
+
 export async function pickReassignTarget(
   tx: Tx,
   deps: { repo: HandoffRepository; directory: Directory },
@@ -20,6 +24,11 @@ export async function pickReassignTarget(
   now: Date,
 ): Promise<ReassignTarget> {
   const { directory, repo } = deps;
+  if (to === FALLBACK_TARGET) {
+    if (!t) throw new InvalidError('This handoff\'s transition is no longer in the playbook; name a person to reassign to.', [{ path: 'to', message: 'name a person' }]);
+    if (t.fallbackOwnerId === h.ownerId) throw new ConflictError('The fallback owner already owns this handoff.', undefined, undefined, 'no_reassign_target');
+    return { ownerId: t.fallbackOwnerId, reason: 'fallback owner: reassigned before, so the queue had its turn', source: 'fallback' };
+  }
   if (to && to !== 'queue') {
     const p = directory.find(to);
     if (!p) throw new InvalidError(`There is no person "${to}" in the playbook.`, [{ path: 'to', message: `no person "${to}" in the playbook` }]);

@@ -16,6 +16,7 @@
  *
  * What platforms get (outbox event `data`): see SlaNudgeData, SlaEscalationData, SlaReassignData.
  */
+import { FALLBACK_TARGET } from '../handoffs/reassign.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
@@ -178,8 +179,17 @@ export class SlaEngine implements OutboxConsumer {
 
     const businessMsOverdue = businessTimeBetween(d.dueAt, now, cal);
     if (d.do === 'reassign') {
+      // Baton reassigns on its own twice at most: the first time to the next in the queue, after
+      // that to the fallback owner, who then keeps it (escalations go on; no more moves). So a
+      // handoff nobody accepts settles instead of going round the queue for ever.
+      const fallback = service.transition(row.transitionId)?.fallbackOwnerId;
+      const again = row.reassignCount > 0;
+      if (again && fallback === row.ownerId) {
+        this.deps.log.info({ handoffId: h.id, step: t.step, ownerId: row.ownerId }, 'sla: stays with its fallback owner (reassigned before)');
+        return;
+      }
       const data: SlaReassignData = { sla: 'auto_reassign', kind: 'accept', step: t.step, breach: true, dueAt: d.dueAt.toISOString(), businessMsOverdue };
-      const view = await service.apply(h.id, 'auto_reassign', null, { to: 'queue', data: { ...data }, inTransaction: this.record(t, now) });
+      const view = await service.apply(h.id, 'auto_reassign', null, { to: again ? FALLBACK_TARGET : 'queue', data: { ...data }, inTransaction: this.record(t, now) });
       this.deps.log.info({ handoffId: h.id, from: row.ownerId, to: view.owner.id }, 'sla: reassigned after the breach');
       return;
     }

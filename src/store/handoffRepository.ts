@@ -44,6 +44,7 @@ const timerStateSelect = {
   ownerId: true,
   teamId: true,
   transitionId: true,
+  reassignCount: true,
 } as const;
 export type TimerStateRow = Prisma.HandoffGetPayload<{ select: typeof timerStateSelect }>;
 

@@ -30,6 +30,27 @@ for (const backend of backends) {
     const events = (id: number) => baton.service.events(id);
     const pendingTimers = (id: number) => baton.jobs.list<TimerJobData>({ name: SLA_TIMER_JOB, match: { handoffId: id } });
 
+    it('a handoff nobody accepts settles: reassigned to the next in the queue once, then to the fallback owner, who keeps it', async () => {
+      const h = await intake(baton, 'fast');
+      const other = h.ownerId === 'cat' ? 'dan' : 'cat';
+      const twice = await waitFor(async () => {
+        const e = await events(h.id);
+        return ofType(e, 'reassigned').length >= 2 ? e : undefined;
+      }, 30_000);
+      expect(ofType(twice, 'reassigned').map((e) => e.owner?.id)).toEqual([other, 'bob']);
+      const view = await baton.service.get(h.id, { events: false });
+      expect(view.owner.id).toBe('bob');
+      expect(view.routingReason).toContain('fallback owner: reassigned before, so the queue had its turn');
+      // The fallback owner's phase still escalates, but its reassign step moves nothing: wait past it.
+      const reassignAt = new Date(view.slaAcceptDueAt!).getTime() + 3000;
+      await sleep(Math.max(0, reassignAt - Date.now()) + 1500);
+      const after = await events(h.id);
+      expect(ofType(after, 'reassigned')).toHaveLength(2);
+      expect(ofType(after, 'escalated').length).toBeGreaterThan(ofType(twice, 'escalated').length);
+      expect((await baton.service.get(h.id, { events: false })).owner.id).toBe('bob');
+      await baton.service.act(h.id, { action: 'withdraw', actor: 'ann', note: 'done testing' });
+    });
+
     it('nudges at 50% and 80%, escalates at the breach and up the chain, then reassigns to the next in the queue', async () => {
       const h = await intake(baton, 'fast');
       const other = h.ownerId === 'cat' ? 'dan' : 'cat';
